@@ -1,0 +1,322 @@
+package dev.visiontower.backend.libtorch;
+
+import dev.visiontower.api.Activation;
+import dev.visiontower.api.Backend;
+import dev.visiontower.api.Device;
+import dev.visiontower.api.HostTensor;
+import dev.visiontower.api.InvalidInputException;
+import dev.visiontower.api.Ops;
+import dev.visiontower.api.Shapes;
+import dev.visiontower.api.TensorScope;
+import dev.visiontower.api.spi.BackendOptions;
+import dev.visiontower.api.spi.Capability;
+import dev.visiontower.api.spi.TensorRegistry;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/** The libtorch backend: eager operations on CPU or one CUDA device. */
+final class TorchBackend implements Backend, Ops {
+    private final Device device;
+    private final org.bytedeco.pytorch.Device torchDevice;
+    private final TensorRegistry registry = new TensorRegistry();
+    private final Set<Capability> capabilities;
+
+    TorchBackend(BackendOptions options) {
+        this.device = options.device();
+        int threads = options.threads();
+        if (threads == 0) {
+            threads = Integer.getInteger("visiontower.libtorch.threads", 0);
+        }
+        if (threads > 0) {
+            // libtorch's intra-op pool; OpenBLAS keeps its own pool, sized by OPENBLAS_NUM_THREADS
+            torch.set_num_threads(threads);
+        }
+        this.torchDevice = device.kind() == Device.Kind.CUDA
+                ? new org.bytedeco.pytorch.Device(torch.DeviceType.CUDA, (byte) device.index())
+                : new org.bytedeco.pytorch.Device(torch.DeviceType.CPU);
+        this.capabilities = device.kind() == Device.Kind.CUDA
+                ? EnumSet.of(Capability.INFERENCE, Capability.TRAINING, Capability.FLOAT32, Capability.FLOAT16,
+                        Capability.BFLOAT16, Capability.CUDA)
+                : EnumSet.of(Capability.INFERENCE, Capability.TRAINING, Capability.FLOAT32);
+    }
+
+    @Override
+    public String name() {
+        return TorchBackendProvider.NAME;
+    }
+
+    @Override
+    public Device device() {
+        return device;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return capabilities;
+    }
+
+    @Override
+    public Ops ops() {
+        return this;
+    }
+
+    @Override
+    public TensorScope newScope() {
+        return registry.newScope();
+    }
+
+    @Override
+    public long liveTensors() {
+        return registry.live();
+    }
+
+    @Override
+    public void close() {
+        // libtorch keeps no per-backend state; tensors are released by their owners
+    }
+
+    // ---- tensor creation ----
+
+    private Tensor upload(HostTensor host) {
+        long[] shape = host.shape();
+        Tensor cpu;
+        switch (host.dtype()) {
+            case FLOAT32: cpu = Tensor.create(host.floats(), shape); break;
+            case INT64: cpu = Tensor.create(host.longs(), shape); break;
+            case UINT8: cpu = Tensor.create(host.bytes(), true, shape); break;
+            default: throw new InvalidInputException("cannot upload a " + host.dtype() + " tensor");
+        }
+        if (device.kind() == Device.Kind.CPU) {
+            return cpu;
+        }
+        Tensor moved = cpu.to(torchDevice, cpu.scalar_type());
+        cpu.close();
+        return moved;
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor fromHost(HostTensor host) {
+        return wrap(() -> upload(host), true);
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor parameter(String name, HostTensor host) {
+        if (host.dtype() != dev.visiontower.api.DType.FLOAT32) {
+            throw new InvalidInputException("parameter '" + name + "' must be float32, got " + host.dtype());
+        }
+        return wrap(() -> upload(host), false);
+    }
+
+    /** Runs {@code body} in a JavaCPP pointer scope (freeing temporaries) and wraps its result. */
+    private TorchTensor wrap(Supplier<Tensor> body, boolean scoped) {
+        Tensor result;
+        try (PointerScope ignored = new PointerScope()) {
+            result = body.get();
+            // the scope holds one reference and drops it on close; this one is dropped by TorchTensor.release()
+            result.retainReference();
+        } catch (RuntimeException e) {
+            throw translate(e);
+        }
+        return new TorchTensor(this, registry, result, scoped);
+    }
+
+    private static RuntimeException translate(RuntimeException e) {
+        // libtorch errors surface as RuntimeException carrying the C++ message with a long backtrace
+        String m = e.getMessage();
+        if (m != null && m.contains("Exception raised from")) {
+            m = m.substring(0, m.indexOf("Exception raised from")).trim();
+        }
+        return new InvalidInputException("libtorch: " + m, e);
+    }
+
+    private TorchTensor wrap(Supplier<Tensor> body) {
+        return wrap(body, true);
+    }
+
+    private Tensor t(dev.visiontower.api.Tensor x) {
+        if (!(x instanceof TorchTensor)) {
+            throw new IllegalArgumentException("tensor of backend '" + x.backend().name()
+                    + "' passed to backend 'libtorch'");
+        }
+        TorchTensor tt = (TorchTensor) x;
+        if (tt.backend() != this) {
+            throw new IllegalArgumentException("tensor belongs to another libtorch backend instance");
+        }
+        return tt.t();
+    }
+
+    private TensorOptional opt(dev.visiontower.api.Tensor x) {
+        return x == null ? new TensorOptional() : new TensorOptional(t(x));
+    }
+
+    // ---- ops ----
+
+    @Override
+    public dev.visiontower.api.Tensor linear(dev.visiontower.api.Tensor x, dev.visiontower.api.Tensor weight,
+                                             dev.visiontower.api.Tensor bias) {
+        long in = x.dim(-1);
+        long[] w = weight.shape();
+        if (w.length != 2 || w[1] != in) {
+            throw new InvalidInputException("linear: input " + Shapes.format(x.shape()) + " does not match weight "
+                    + Shapes.format(w));
+        }
+        return wrap(() -> torch.linear(t(x), t(weight), opt(bias)));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor matmul(dev.visiontower.api.Tensor a, dev.visiontower.api.Tensor b) {
+        return wrap(() -> torch.matmul(t(a), t(b)));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor add(dev.visiontower.api.Tensor a, dev.visiontower.api.Tensor b) {
+        return wrap(() -> t(a).add(t(b)));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor sub(dev.visiontower.api.Tensor a, dev.visiontower.api.Tensor b) {
+        return wrap(() -> t(a).sub(t(b)));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor mul(dev.visiontower.api.Tensor a, dev.visiontower.api.Tensor b) {
+        return wrap(() -> t(a).mul(t(b)));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor scale(dev.visiontower.api.Tensor x, double factor) {
+        return wrap(() -> t(x).mul(new Scalar(factor)));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor layerNorm(dev.visiontower.api.Tensor x, dev.visiontower.api.Tensor weight,
+                                                dev.visiontower.api.Tensor bias, double eps) {
+        long d = x.dim(-1);
+        return wrap(() -> torch.layer_norm(t(x), new long[] {d}, opt(weight), opt(bias), eps, false));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor rmsNorm(dev.visiontower.api.Tensor x, dev.visiontower.api.Tensor weight,
+                                              double eps) {
+        long d = x.dim(-1);
+        return wrap(() -> torch.rms_norm(t(x), new long[] {d}, opt(weight), new DoubleOptional(eps)));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor activation(dev.visiontower.api.Tensor x, Activation activation) {
+        switch (activation) {
+            case QUICK_GELU:
+                return wrap(() -> {
+                    Tensor v = t(x);
+                    return v.mul(torch.sigmoid(v.mul(new Scalar(1.702))));
+                });
+            case GELU:
+                return wrap(() -> torch.gelu(t(x), "none"));
+            case GELU_TANH:
+                return wrap(() -> torch.gelu(t(x), "tanh"));
+            default:
+                throw new AssertionError(activation);
+        }
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor softmax(dev.visiontower.api.Tensor x, int dim) {
+        return wrap(() -> torch.softmax(t(x), dim));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor attention(dev.visiontower.api.Tensor q, dev.visiontower.api.Tensor k,
+                                                dev.visiontower.api.Tensor v, dev.visiontower.api.Tensor mask,
+                                                boolean causal, double scale) {
+        if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
+            throw new InvalidInputException("attention expects [B, H, N, Dh] inputs, got q " + Shapes.format(q.shape())
+                    + ", k " + Shapes.format(k.shape()) + ", v " + Shapes.format(v.shape()));
+        }
+        return wrap(() -> torch.scaled_dot_product_attention(t(q), t(k), t(v), opt(mask), 0.0, causal,
+                new DoubleOptional(scale), false));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor patchEmbed(dev.visiontower.api.Tensor pixels, dev.visiontower.api.Tensor weight,
+                                                 dev.visiontower.api.Tensor bias, int patch) {
+        long[] s = pixels.shape();
+        long[] w = weight.shape();
+        if (s.length != 4 || w.length != 4 || s[1] != w[1] || w[2] != patch || w[3] != patch
+                || s[2] % patch != 0 || s[3] % patch != 0) {
+            throw new InvalidInputException("patch embedding: pixels " + Shapes.format(s) + " and weight "
+                    + Shapes.format(w) + " do not fit patch size " + patch);
+        }
+        return wrap(() -> {
+            Tensor y = torch.conv2d(t(pixels), t(weight), opt(bias), new long[] {patch, patch}, new long[] {0, 0},
+                    new long[] {1, 1}, 1);
+            long[] ys = y.shape();
+            return y.reshape(ys[0], ys[1], ys[2] * ys[3]).permute(0, 2, 1);
+        });
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor reshape(dev.visiontower.api.Tensor x, long... shape) {
+        return wrap(() -> t(x).reshape(shape));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor permute(dev.visiontower.api.Tensor x, int... dims) {
+        long[] d = Arrays.stream(dims).asLongStream().toArray();
+        return wrap(() -> t(x).permute(d));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor narrow(dev.visiontower.api.Tensor x, int dim, long start, long length) {
+        return wrap(() -> t(x).narrow(dim, start, length));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor concat(List<dev.visiontower.api.Tensor> xs, int dim) {
+        return wrap(() -> {
+            Tensor[] arr = new Tensor[xs.size()];
+            for (int i = 0; i < arr.length; i++) {
+                arr[i] = t(xs.get(i));
+            }
+            return torch.cat(new TensorVector(arr), dim);
+        });
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor expand(dev.visiontower.api.Tensor x, long... shape) {
+        return wrap(() -> t(x).expand(shape));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor mean(dev.visiontower.api.Tensor x, int dim) {
+        return wrap(() -> t(x).mean(new long[] {dim}, false, new ScalarTypeOptional()));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor l2Normalize(dev.visiontower.api.Tensor x, int dim, double eps) {
+        return wrap(() -> {
+            Tensor v = t(x);
+            Tensor n = torch.linalg_vector_norm(v, new Scalar(2.0), new long[] {dim}, true, new ScalarTypeOptional());
+            return v.div(n.clamp_min(new Scalar(eps)));
+        });
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor resizeBicubic(dev.visiontower.api.Tensor x, int outH, int outW) {
+        if (x.rank() != 4) {
+            throw new InvalidInputException("resizeBicubic expects [B, C, H, W], got " + Shapes.format(x.shape()));
+        }
+        return wrap(() -> torch.upsample_bicubic2d(t(x), new long[] {outH, outW}, false));
+    }
+}

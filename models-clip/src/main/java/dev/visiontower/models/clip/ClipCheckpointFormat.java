@@ -1,0 +1,299 @@
+package dev.visiontower.models.clip;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.visiontower.api.Activation;
+import dev.visiontower.api.CheckpointException;
+import dev.visiontower.api.checkpoint.Checkpoint;
+import dev.visiontower.api.checkpoint.WeightMapping;
+import dev.visiontower.api.image.ImagePreprocessor;
+import dev.visiontower.api.image.ImageTransform;
+import dev.visiontower.api.image.ResampleFilter;
+import dev.visiontower.api.nn.VitConfig;
+
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** The two CLIP checkpoint layouts: how to read the architecture, the weights and the preprocessing of each. */
+public enum ClipCheckpointFormat {
+
+    /** Hugging Face {@code CLIPModel} / {@code CLIPVisionModel(WithProjection)} ({@code vision_model.*}). */
+    HUGGING_FACE {
+        @Override
+        boolean matches(Checkpoint c) {
+            JsonNode cfg = c.config();
+            if (cfg == null) {
+                return false;
+            }
+            String type = cfg.path("model_type").asText("");
+            boolean clipType = type.equals("clip") || type.equals("clip_vision_model");
+            if (!clipType) {
+                for (JsonNode a : cfg.path("architectures")) {
+                    clipType |= a.asText().startsWith("CLIP");
+                }
+            }
+            return clipType && (c.contains(HF_PREFIX + "embeddings.patch_embedding.weight")
+                    || c.contains("embeddings.patch_embedding.weight"));
+        }
+
+        @Override
+        String describe(Checkpoint c) {
+            JsonNode arch = c.config().path("architectures");
+            String name = arch.isArray() && arch.size() > 0 ? arch.get(0).asText() : c.config().path("model_type").asText();
+            return "Hugging Face " + name;
+        }
+
+        @Override
+        VitConfig config(Checkpoint c) {
+            JsonNode root = c.config();
+            JsonNode v = root.has("vision_config") ? root.get("vision_config") : root;
+            String p = prefix(c);
+            int width = v.path("hidden_size").asInt(768);
+            int projection = 0;
+            if (c.contains("visual_projection.weight")) {
+                projection = (int) c.info("visual_projection.weight").shape()[0];
+            }
+            return VitConfig.builder()
+                    .imageSize(v.path("image_size").asInt(224))
+                    .patchSize(v.path("patch_size").asInt(32))
+                    .channels(v.path("num_channels").asInt(3))
+                    .width(width)
+                    .depth(v.path("num_hidden_layers").asInt(12))
+                    .heads(v.path("num_attention_heads").asInt(12))
+                    .mlpWidth(v.path("intermediate_size").asInt(3072))
+                    .activation(Activation.fromHuggingFace(v.path("hidden_act").asText("quick_gelu")))
+                    .normEps(v.path("layer_norm_eps").asDouble(1e-5))
+                    .projectionDim(projection)
+                    .build();
+        }
+
+        private String prefix(Checkpoint c) {
+            return c.contains(HF_PREFIX + "embeddings.patch_embedding.weight") ? HF_PREFIX : "";
+        }
+
+        @Override
+        WeightMapping mapping(Checkpoint c, VitConfig cfg) {
+            String p = prefix(c);
+            WeightMapping m = new WeightMapping()
+                    .map("patch_embed.weight", p + "embeddings.patch_embedding.weight")
+                    .map("cls_token", p + "embeddings.class_embedding")
+                    .map("pos_embed", p + "embeddings.position_embedding.weight")
+                    .map("norm_pre.weight", p + "pre_layrnorm.weight")
+                    .map("norm_pre.bias", p + "pre_layrnorm.bias")
+                    .map("norm.weight", p + "post_layernorm.weight")
+                    .map("norm.bias", p + "post_layernorm.bias")
+                    .map("proj.weight", "visual_projection.weight")
+                    .ignore("text_model\\..*").ignore("text_projection\\..*").ignore("logit_scale")
+                    .ignore(".*position_ids");
+            if (cfg.projectionDim() == 0) {
+                m.ignore("visual_projection\\..*");
+            }
+            for (int i = 0; i < cfg.depth(); i++) {
+                String s = p + "encoder.layers." + i + ".";
+                String d = "blocks." + i + ".";
+                for (String wb : new String[] {"weight", "bias"}) {
+                    m.map(d + "norm1." + wb, s + "layer_norm1." + wb)
+                            .map(d + "attn.q." + wb, s + "self_attn.q_proj." + wb)
+                            .map(d + "attn.k." + wb, s + "self_attn.k_proj." + wb)
+                            .map(d + "attn.v." + wb, s + "self_attn.v_proj." + wb)
+                            .map(d + "attn.proj." + wb, s + "self_attn.out_proj." + wb)
+                            .map(d + "norm2." + wb, s + "layer_norm2." + wb)
+                            .map(d + "mlp.fc1." + wb, s + "mlp.fc1." + wb)
+                            .map(d + "mlp.fc2." + wb, s + "mlp.fc2." + wb);
+                }
+            }
+            return m;
+        }
+
+        @Override
+        ImagePreprocessor preprocessor(Checkpoint c, VitConfig cfg) {
+            JsonNode pre = c.json("preprocessor_config.json");
+            if (pre != null) {
+                return ImageTransform.fromHuggingFace(pre, c.dir().resolve("preprocessor_config.json").toString());
+            }
+            return ImageTransform.clip(cfg.imageSize());
+        }
+    },
+
+    /** OpenAI / open_clip naming ({@code visual.*}, packed {@code in_proj_weight}, {@code x @ proj}). */
+    OPEN_CLIP {
+        @Override
+        boolean matches(Checkpoint c) {
+            return c.contains("visual.conv1.weight") && c.contains("visual.class_embedding");
+        }
+
+        @Override
+        String describe(Checkpoint c) {
+            return "OpenAI / open_clip" + (visionCfg(c) == null ? " (architecture inferred from the weights)" : "");
+        }
+
+        private JsonNode modelCfg(Checkpoint c) {
+            JsonNode cfg = c.config();
+            if (cfg != null && cfg.has("vision_cfg")) {
+                return cfg;
+            }
+            JsonNode oc = c.json("open_clip_config.json");
+            if (oc != null && oc.path("model_cfg").has("vision_cfg")) {
+                return oc.get("model_cfg");
+            }
+            return null;
+        }
+
+        private JsonNode visionCfg(Checkpoint c) {
+            JsonNode m = modelCfg(c);
+            return m == null ? null : m.get("vision_cfg");
+        }
+
+        @Override
+        VitConfig config(Checkpoint c) {
+            long[] conv = c.info("visual.conv1.weight").shape();
+            int layers = countLayers(c.names());
+            JsonNode model = modelCfg(c);
+            JsonNode v = visionCfg(c);
+            int width = (int) conv[0];
+            int patch = (int) conv[3];
+            int imageSize;
+            int heads;
+            int mlp;
+            boolean quickGelu;
+            if (v != null) {
+                width = v.path("width").asInt(width);
+                patch = v.path("patch_size").asInt(patch);
+                JsonNode is = v.path("image_size");
+                if (is.isArray()) {
+                    if (is.size() != 2 || is.get(0).asInt() != is.get(1).asInt()) {
+                        throw new CheckpointException(c.dir() + ": non-square image_size " + is + " is not supported");
+                    }
+                    imageSize = is.get(0).asInt();
+                } else {
+                    imageSize = is.asInt(224);
+                }
+                layers = v.path("layers").asInt(layers);
+                heads = width / v.path("head_width").asInt(64);
+                mlp = (int) (width * v.path("mlp_ratio").asDouble(4.0));
+                quickGelu = model.path("quick_gelu").asBoolean(false);
+            } else {
+                long posRows = c.info("visual.positional_embedding").shape()[0];
+                int grid = (int) Math.round(Math.sqrt(posRows - 1));
+                imageSize = patch * grid;
+                heads = width / 64;
+                String fc = "visual.transformer.resblocks.0.mlp.c_fc.weight";
+                mlp = c.contains(fc) ? (int) c.info(fc).shape()[0] : width * 4;
+                quickGelu = true; // OpenAI's released weights use QuickGELU
+            }
+            int projection = c.contains("visual.proj") ? (int) c.info("visual.proj").shape()[1] : 0;
+            return VitConfig.builder()
+                    .imageSize(imageSize)
+                    .patchSize(patch)
+                    .width(width)
+                    .depth(layers)
+                    .heads(heads)
+                    .mlpWidth(mlp)
+                    .activation(quickGelu ? Activation.QUICK_GELU : Activation.GELU)
+                    .normEps(1e-5)
+                    .projectionDim(projection)
+                    .build();
+        }
+
+        private int countLayers(Set<String> names) {
+            Pattern p = Pattern.compile("visual\\.transformer\\.resblocks\\.(\\d+)\\..*");
+            int max = -1;
+            for (String n : names) {
+                Matcher m = p.matcher(n);
+                if (m.matches()) {
+                    max = Math.max(max, Integer.parseInt(m.group(1)));
+                }
+            }
+            return max + 1;
+        }
+
+        @Override
+        WeightMapping mapping(Checkpoint c, VitConfig cfg) {
+            WeightMapping m = new WeightMapping()
+                    .map("patch_embed.weight", "visual.conv1.weight")
+                    .map("cls_token", "visual.class_embedding")
+                    .map("pos_embed", "visual.positional_embedding")
+                    .map("norm_pre.weight", "visual.ln_pre.weight")
+                    .map("norm_pre.bias", "visual.ln_pre.bias")
+                    .map("norm.weight", "visual.ln_post.weight")
+                    .map("norm.bias", "visual.ln_post.bias")
+                    .transposed("proj.weight", "visual.proj")
+                    // the text tower and the shared scalars belong to other parts of the model
+                    .ignore("token_embedding\\..*").ignore("positional_embedding").ignore("transformer\\..*")
+                    .ignore("ln_final\\..*").ignore("text_projection(\\..*)?").ignore("logit_scale")
+                    .ignore("logit_bias").ignore("attn_mask").ignore("input_resolution").ignore("context_length")
+                    .ignore("vocab_size");
+            for (int i = 0; i < cfg.depth(); i++) {
+                String s = "visual.transformer.resblocks." + i + ".";
+                String d = "blocks." + i + ".";
+                String[] qkv = {"q", "k", "v"};
+                for (int j = 0; j < 3; j++) {
+                    m.rowBlock(d + "attn." + qkv[j] + ".weight", s + "attn.in_proj_weight", j, 3);
+                    m.rowBlock(d + "attn." + qkv[j] + ".bias", s + "attn.in_proj_bias", j, 3);
+                }
+                for (String wb : new String[] {"weight", "bias"}) {
+                    m.map(d + "norm1." + wb, s + "ln_1." + wb)
+                            .map(d + "attn.proj." + wb, s + "attn.out_proj." + wb)
+                            .map(d + "norm2." + wb, s + "ln_2." + wb)
+                            .map(d + "mlp.fc1." + wb, s + "mlp.c_fc." + wb)
+                            .map(d + "mlp.fc2." + wb, s + "mlp.c_proj." + wb);
+                }
+            }
+            return m;
+        }
+
+        @Override
+        ImagePreprocessor preprocessor(Checkpoint c, VitConfig cfg) {
+            JsonNode oc = c.json("open_clip_config.json");
+            JsonNode pre = oc == null ? null : oc.get("preprocess_cfg");
+            float[] mean = ImageTransform.CLIP_MEAN;
+            float[] std = ImageTransform.CLIP_STD;
+            if (pre != null) {
+                mean = triple(pre.get("mean"), mean);
+                std = triple(pre.get("std"), std);
+                String interp = pre.path("interpolation").asText("bicubic");
+                String mode = pre.path("resize_mode").asText("shortest");
+                if (!mode.equals("shortest")) {
+                    throw new CheckpointException(c.dir() + ": open_clip resize_mode '" + mode
+                            + "' is not supported yet (expected 'shortest')");
+                }
+                ResampleFilter filter = interp.equals("bilinear") ? ResampleFilter.BILINEAR : ResampleFilter.BICUBIC;
+                return new ImageTransform(ImageTransform.ResizeMode.SHORTEST_EDGE, cfg.imageSize(), 0, filter,
+                        cfg.imageSize(), cfg.imageSize(), ImageTransform.CropOffset.ROUND_HALF_EVEN, 1.0 / 255.0,
+                        mean, std);
+            }
+            return ImageTransform.openClip(cfg.imageSize(), mean, std);
+        }
+
+        private float[] triple(JsonNode n, float[] dflt) {
+            if (n == null || !n.isArray() || n.size() != 3) {
+                return dflt;
+            }
+            return new float[] {(float) n.get(0).asDouble(), (float) n.get(1).asDouble(), (float) n.get(2).asDouble()};
+        }
+    };
+
+    static final String HF_PREFIX = "vision_model.";
+
+    abstract boolean matches(Checkpoint c);
+
+    abstract String describe(Checkpoint c);
+
+    /** The vision tower's architecture. */
+    abstract VitConfig config(Checkpoint c);
+
+    /** Checkpoint names to canonical container names. */
+    abstract WeightMapping mapping(Checkpoint c, VitConfig cfg);
+
+    abstract ImagePreprocessor preprocessor(Checkpoint c, VitConfig cfg);
+
+    /** The format of {@code c}, or null if it is not a CLIP checkpoint. */
+    public static ClipCheckpointFormat detect(Checkpoint c) {
+        for (ClipCheckpointFormat f : values()) {
+            if (f.matches(c)) {
+                return f;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,59 @@
+package dev.visiontower.api;
+
+import dev.visiontower.api.nn.LayerFactory;
+import dev.visiontower.api.spi.Capability;
+
+import java.util.Set;
+
+/**
+ * One instance of a numeric engine bound to one device: it creates tensors, supplies {@link Ops} and may substitute
+ * fused layers through {@link #layers()}. Obtain one with {@link Backends#open(String, Device)}. Several backends may
+ * live in one JVM at the same time (there is no process-global switch), which is how parity between them is checked.
+ *
+ * <p>Thread-safety: a backend may be used from several threads; each thread has its own scope stack.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** The provider name, e.g. {@code libtorch}. */
+    String name();
+
+    Device device();
+
+    Set<Capability> capabilities();
+
+    default boolean has(Capability c) {
+        return capabilities().contains(c);
+    }
+
+    /** The operations. */
+    Ops ops();
+
+    /**
+     * Builds the layers of the shared container. The default builds them from {@link #ops()}; a backend may return
+     * a factory that substitutes fused implementations below the same parameter names.
+     */
+    default LayerFactory layers() {
+        return LayerFactory.DEFAULT;
+    }
+
+    /** Copies a host tensor to the backend; the result is registered in the current scope. */
+    Tensor fromHost(HostTensor host);
+
+    /**
+     * Creates a long-lived tensor for a model weight. It is never registered in a scope: the model that holds it
+     * closes it. Backends that compile graphs treat these as constants (initializers).
+     *
+     * @param name the canonical parameter name (for messages and graph initializer names)
+     */
+    Tensor parameter(String name, HostTensor host);
+
+    /** Opens a scope on the current thread; see {@link TensorScope}. */
+    TensorScope newScope();
+
+    /** Number of tensors of this backend that are currently open (created and not yet closed). */
+    long liveTensors();
+
+    /** Releases the backend's own resources (tensors still open stay valid until closed). Idempotent. */
+    @Override
+    void close();
+}

@@ -1,0 +1,32 @@
+package dev.visiontower.api.spi;
+
+import dev.visiontower.api.Backend;
+import dev.visiontower.api.checkpoint.Checkpoint;
+import dev.visiontower.api.image.ImagePreprocessor;
+import dev.visiontower.api.nn.VisionModel;
+
+import java.util.Optional;
+
+/**
+ * A model family (CLIP, SigLIP, InternViT, or a third party's), found with {@link java.util.ServiceLoader}. It
+ * recognises its checkpoints by their config and tensor names and builds models from them; model code is written
+ * against {@link dev.visiontower.api.Ops} only, so a family runs on every backend unchanged.
+ */
+public interface ModelFamilyProvider {
+
+    /** Short unique name, e.g. {@code clip}. */
+    String name();
+
+    /**
+     * Whether this family can load {@code checkpoint}.
+     *
+     * @return a description of the recognised format (e.g. "Hugging Face CLIPVisionModelWithProjection"), or empty
+     */
+    Optional<String> recognize(Checkpoint checkpoint);
+
+    /** Builds the image encoder on {@code backend}. */
+    VisionModel loadVision(Checkpoint checkpoint, Backend backend, LoadOptions options);
+
+    /** The preprocessing the checkpoint expects. */
+    ImagePreprocessor imagePreprocessor(Checkpoint checkpoint);
+}
