@@ -1,0 +1,59 @@
+package dev.visiontower.cli;
+
+import dev.visiontower.api.VisionTowerException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/** Entry point of the {@code visiontower} command. */
+@Command(name = "visiontower", mixinStandardHelpOptions = true, version = "visiontower 0.1.0",
+        description = "Vision towers (CLIP, SigLIP, InternViT) on pluggable numeric backends.",
+        subcommands = {BackendsCommand.class, EmbedCommand.class, PreprocessCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Main {
+
+    /** Exit code for bad input (files, shapes, options, unavailable backends). */
+    static final int EXIT_BAD_INPUT = 2;
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line; returns the exit code. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        boolean verbose = false;
+        for (String a : args) {
+            verbose |= a.equals("--verbose") || a.equals("-v");
+        }
+        final boolean showTrace = verbose;
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setExecutionExceptionHandler((ex, line, parse) -> {
+            if (ex instanceof VisionTowerException) {
+                err.println("visiontower: error: " + ex.getMessage());
+                if (showTrace) {
+                    ex.printStackTrace(err);
+                }
+                return EXIT_BAD_INPUT;
+            }
+            err.println("visiontower: internal error: " + ex);
+            if (showTrace) {
+                ex.printStackTrace(err);
+            } else {
+                err.println("(run again with --verbose for the stack trace)");
+            }
+            return 1;
+        });
+        cl.setParameterExceptionHandler((ex, a) -> {
+            err.println("visiontower: error: " + ex.getMessage());
+            err.println("(see 'visiontower " + ex.getCommandLine().getCommandName() + " --help')");
+            return EXIT_BAD_INPUT;
+        });
+        int code = cl.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+}

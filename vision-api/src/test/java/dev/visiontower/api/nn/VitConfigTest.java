@@ -1,0 +1,54 @@
+package dev.visiontower.api.nn;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.visiontower.api.Golden;
+import dev.visiontower.api.InvalidInputException;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class VitConfigTest {
+    @Test
+    void rejectsInconsistentConfigs() {
+        String m = assertThrows(InvalidInputException.class, () -> VitConfig.builder().width(100).heads(12).build())
+                .getMessage();
+        assertTrue(m.contains("not divisible"), m);
+        assertThrows(InvalidInputException.class, () -> VitConfig.builder().classToken(false).build());
+        assertThrows(InvalidInputException.class, () -> VitConfig.builder().pooling(Pooling.MAP).build());
+        assertThrows(InvalidInputException.class, () -> VitConfig.builder().imageSize(225).build());
+    }
+
+    /** Exact parameter counts of the real CLIP vision towers, as transformers counts them. */
+    @Test
+    void clipPresetsHaveTheReferenceParameterCounts() throws IOException {
+        JsonNode counts = new ObjectMapper().readTree(Golden.dir("param_counts").resolve("param_counts.json").toFile());
+        String[][] cases = {
+            {"openai/clip-vit-base-patch32", "clip-vit-b-32"},
+            {"openai/clip-vit-base-patch16", "clip-vit-b-16"},
+            {"openai/clip-vit-large-patch14", "clip-vit-l-14"},
+            {"openai/clip-vit-large-patch14-336", "clip-vit-l-14-336"},
+        };
+        for (String[] c : cases) {
+            JsonNode entry = find(counts, c[0]).path("counts");
+            VitConfig cfg = VitPresets.byName(c[1]);
+            assertEquals(entry.path("vision_tower_with_projection (CLIPVisionModelWithProjection)").asLong(-1),
+                    VisionTransformer.parameterCount(cfg), c[0] + " with projection");
+            assertEquals(entry.path("vision_tower (CLIPVisionModel, no projection)").asLong(-1),
+                    VisionTransformer.parameterCount(cfg.toBuilder().projectionDim(0).build()), c[0]);
+        }
+    }
+
+    private static JsonNode find(JsonNode counts, String model) {
+        for (JsonNode m : counts.path("models")) {
+            if (m.path("model").asText().equals(model)) {
+                return m;
+            }
+        }
+        throw new AssertionError("param_counts.json has no entry for " + model);
+    }
+}
