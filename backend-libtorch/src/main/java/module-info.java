@@ -11,9 +11,11 @@
  *
  * <h2>System properties</h2>
  * <ul>
- *   <li>{@code visiontower.libtorch.threads}: intra-op threads when the caller passes 0 (default: libtorch's own).
- *       libtorch's thread pool and OpenBLAS's are process-wide: the last backend opened with an explicit count
- *       sets them for all.</li>
+ *   <li>{@code visiontower.libtorch.threads}: libtorch intra-op (OpenMP) threads when the caller passes 0. Default on
+ *       the CPU: 1. Matrix products run in OpenBLAS, whose own pool is sized by the environment variable
+ *       {@code OPENBLAS_NUM_THREADS} (default: all cores); a second busy-waiting OpenMP pool on the same cores
+ *       slowed a small ViT forward pass 12x on a 2-core machine. Both pools are process-wide: the last backend
+ *       opened with an explicit count sets libtorch's for all.</li>
  * </ul>
  *
  * <p>On the module path the native classifier jars are separate open modules nobody requires: launch with

@@ -28,6 +28,8 @@ import java.util.function.Supplier;
 
 /** The libtorch backend: eager operations on CPU or one CUDA device. */
 final class TorchBackend implements Backend, Ops {
+    static final String THREADS_PROPERTY = "visiontower.libtorch.threads";
+
     private final Device device;
     private final org.bytedeco.pytorch.Device torchDevice;
     private final TensorRegistry registry = new TensorRegistry();
@@ -37,10 +39,15 @@ final class TorchBackend implements Backend, Ops {
         this.device = options.device();
         int threads = options.threads();
         if (threads == 0) {
-            threads = Integer.getInteger("visiontower.libtorch.threads", 0);
+            threads = Integer.getInteger(THREADS_PROPERTY, 0);
+        }
+        if (threads == 0 && device.kind() == Device.Kind.CPU) {
+            // Matrix products run on OpenBLAS's own thread pool. libtorch's OpenMP pool busy-waits between
+            // parallel regions on the same cores, which made a small ViT forward pass 12x slower on 2 cores; with
+            // one intra-op thread the element-wise work stays on the calling thread and OpenBLAS keeps the cores.
+            threads = 1;
         }
         if (threads > 0) {
-            // libtorch's intra-op pool; OpenBLAS keeps its own pool, sized by OPENBLAS_NUM_THREADS
             torch.set_num_threads(threads);
         }
         this.torchDevice = device.kind() == Device.Kind.CUDA
@@ -121,22 +128,31 @@ final class TorchBackend implements Backend, Ops {
 
     /** Runs {@code body} in a JavaCPP pointer scope (freeing temporaries) and wraps its result. */
     private TorchTensor wrap(Supplier<Tensor> body, boolean scoped) {
-        Tensor result;
+        // Every native object made here (options, scalars, shape views) belongs to this pointer scope and is freed
+        // when it closes; the result gets an extra reference that TorchTensor.release() drops.
         try (PointerScope ignored = new PointerScope()) {
-            result = body.get();
-            // the scope holds one reference and drops it on close; this one is dropped by TorchTensor.release()
+            Tensor result = body.get();
             result.retainReference();
+            try {
+                return new TorchTensor(this, registry, result, scoped);
+            } catch (RuntimeException e) {
+                result.releaseReference();
+                throw e;
+            }
         } catch (RuntimeException e) {
             throw translate(e);
         }
-        return new TorchTensor(this, registry, result, scoped);
     }
 
+    /** libtorch's own errors arrive as plain RuntimeExceptions carrying the C++ message and a long backtrace. */
     private static RuntimeException translate(RuntimeException e) {
-        // libtorch errors surface as RuntimeException carrying the C++ message with a long backtrace
-        String m = e.getMessage();
-        if (m != null && m.contains("Exception raised from")) {
-            m = m.substring(0, m.indexOf("Exception raised from")).trim();
+        if (e.getClass() != RuntimeException.class) {
+            return e; // ours (closed tensor, wrong backend, bad shape) or a JVM error: keep as is
+        }
+        String m = String.valueOf(e.getMessage());
+        int cut = m.indexOf("Exception raised from");
+        if (cut >= 0) {
+            m = m.substring(0, cut).trim();
         }
         return new InvalidInputException("libtorch: " + m, e);
     }
