@@ -1,0 +1,194 @@
+package dev.visiontower.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.visiontower.api.HostTensor;
+import dev.visiontower.api.Tolerance;
+import dev.visiontower.api.checkpoint.Npy;
+import dev.visiontower.api.checkpoint.Safetensors;
+import dev.visiontower.api.image.ImageDecoding;
+import dev.visiontower.api.image.ImageTransform;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line as a user runs it: exit codes, outputs, numbers against the reference, error messages. */
+class CliTest {
+    @TempDir
+    Path tmp;
+
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    static Path root() {
+        return Paths.get(System.getProperty("visiontower.home", ".."));
+    }
+
+    static Path golden(String c) {
+        return root().resolve("testdata/golden").resolve(c);
+    }
+
+    @Test
+    void backendsJsonListsLibtorchAvailable() throws IOException {
+        Result r = run("backends", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode list = new ObjectMapper().readTree(r.out());
+        assertTrue(list.isArray());
+        JsonNode torch = null;
+        for (JsonNode n : list) {
+            if (n.path("name").asText().equals("libtorch")) {
+                torch = n;
+            }
+        }
+        assertTrue(torch != null, r.out());
+        assertTrue(torch.path("available").asBoolean(), r.out());
+        assertTrue(torch.path("devices").toString().contains("cpu"));
+        assertTrue(torch.path("capabilities").toString().contains("inference"));
+        assertTrue(torch.has("reason") && torch.has("priority"));
+        Result table = run("backends");
+        assertTrue(table.out().startsWith("NAME") && table.out().contains("libtorch  yes"), table.out());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "clip_vision, '', image_embeds, false",
+        "clip_vision_interp, '', image_embeds, true",
+        "openclip_clip, vision., image_features, false",
+    })
+    void embedReproducesTheReference(String c, String prefix, String embedsKey, boolean interp) {
+        Path out = tmp.resolve(c + ".safetensors");
+        List<String> args = new ArrayList<>(List.of("embed", "--model", golden(c).toString(), "--pixels",
+                golden(c).resolve("io.safetensors").toString(), "--output", out.toString(), "--batch", "1"));
+        if (interp) {
+            args.add("--interpolate-pos-encoding");
+        }
+        Result r = run(args.toArray(new String[0]));
+        assertEquals(0, r.code(), r.err());
+        try (Safetensors got = Safetensors.open(out); Safetensors ref = Safetensors.open(golden(c).resolve("io.safetensors"))) {
+            for (String[] pair : new String[][] {{"last_hidden_state", prefix + "last_hidden_state"},
+                {"pooler_output", prefix + "pooler_output"}, {"image_embeds", embedsKey}}) {
+                Tolerance.Comparison cmp = Tolerance.FLOAT32.compare(got.read(pair[0]), ref.read(pair[1]));
+                assertTrue(cmp.ok(), c + " " + pair[0] + ": " + cmp.message());
+            }
+        }
+    }
+
+    @Test
+    void normalizedNpyAndJsonlOutputs() throws IOException {
+        Path npy = tmp.resolve("e.npy");
+        Path px = golden("clip_vision").resolve("io.safetensors");
+        Result r = run("embed", "--model", golden("clip_vision").toString(), "--pixels", px.toString(), "--normalize",
+                "--output", npy.toString());
+        assertEquals(0, r.code(), r.err());
+        HostTensor e = Npy.read(npy);
+        assertArrayEquals(new long[] {2, 24}, e.shape());
+        for (int row = 0; row < 2; row++) {
+            double s = 0;
+            for (int i = 0; i < 24; i++) {
+                s += e.floats()[row * 24 + i] * e.floats()[row * 24 + i];
+            }
+            assertEquals(1.0, s, 1e-5);
+        }
+        Path jsonl = tmp.resolve("e.jsonl");
+        Path img = root().resolve("samples/images/img_shapes.png");
+        r = run("embed", img.toString(), img.toString(), "--output", jsonl.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(jsonl);
+        assertEquals(2, lines.size());
+        JsonNode first = new ObjectMapper().readTree(lines.get(0));
+        assertEquals(img.toString(), first.path("image").asText());
+        assertEquals(24, first.path("embedding").size());
+        assertEquals(lines.get(0), lines.get(1), "same image, same embedding");
+    }
+
+    @Test
+    void preprocessWritesTheModelsPixelValues() {
+        Path out = tmp.resolve("px.safetensors");
+        Path img = root().resolve("samples/images/img_noise.jpg");
+        Result r = run("preprocess", "--model", golden("clip_vision").toString(), img.toString(), "--output",
+                out.toString());
+        assertEquals(0, r.code(), r.err());
+        try (Safetensors s = Safetensors.open(out)) {
+            HostTensor px = s.read("pixel_values");
+            assertArrayEquals(new long[] {1, 3, 32, 32}, px.shape());
+            assertArrayEquals(ImageTransform.clip(32).apply(ImageDecoding.read(img)).floats(), px.floats());
+        }
+    }
+
+    static void assertCleanError(Result r, String... fragments) {
+        assertEquals(2, r.code(), r.err());
+        String[] lines = r.err().strip().split("\n");
+        assertTrue(Arrays.stream(lines).anyMatch(l -> l.startsWith("visiontower: error: ")), r.err());
+        for (String f : fragments) {
+            assertTrue(r.err().contains(f), "expected '" + f + "' in: " + r.err());
+        }
+        assertFalse(r.err().contains("\tat "), "no stack trace without --verbose: " + r.err());
+    }
+
+    @Test
+    void badInputsGiveOneClearLineAndExitTwo() throws IOException {
+        String out = tmp.resolve("o.safetensors").toString();
+        String img = root().resolve("samples/images/img_shapes.png").toString();
+        assertCleanError(run("embed", "--model", tmp.resolve("missing").toString(), img, "--output", out),
+                "missing", "no such model directory");
+        assertCleanError(run("embed", "--backend", "nosuch", img, "--output", out), "unknown backend 'nosuch'",
+                "libtorch");
+        assertCleanError(run("embed", tmp.resolve("nope.png").toString(), "--output", out), "nope.png");
+
+        Path notImage = tmp.resolve("text.png");
+        Files.writeString(notImage, "this is not an image");
+        assertCleanError(run("embed", notImage.toString(), "--output", out), "text.png");
+
+        Path corrupt = tmp.resolve("corrupt");
+        Files.createDirectories(corrupt);
+        Files.copy(golden("clip_vision").resolve("config.json"), corrupt.resolve("config.json"));
+        byte[] weights = Files.readAllBytes(golden("clip_vision").resolve("model.safetensors"));
+        Files.write(corrupt.resolve("model.safetensors"), Arrays.copyOf(weights, weights.length / 2));
+        assertCleanError(run("embed", "--model", corrupt.toString(), img, "--output", out), "model.safetensors",
+                "outside");
+
+        Path wrongShape = tmp.resolve("px.npy");
+        Npy.write(wrongShape, HostTensor.ofFloats(new float[2 * 32 * 32], 2, 32, 32));
+        assertCleanError(run("embed", "--pixels", wrongShape.toString(), "--output", out), "px.npy",
+                "[B, 3, H, W]", "[2, 32, 32]");
+
+        Path big = tmp.resolve("big.npy");
+        Npy.write(big, HostTensor.ofFloats(new float[3 * 48 * 48], 1, 3, 48, 48));
+        assertCleanError(run("embed", "--pixels", big.toString(), "--output", out), "48x48",
+                "--interpolate-pos-encoding");
+
+        assertCleanError(run("embed", img, "--output", tmp.resolve("o.txt").toString()), "o.txt",
+                ".safetensors, .npy or .jsonl");
+        assertCleanError(run("embed", "--output", out), "IMAGE");
+    }
+
+    @Test
+    void verboseShowsTheStackTrace() {
+        Result r = run("embed", "--verbose", "--backend", "nosuch", "x.png", "--output", "o.npy");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("\tat "), r.err());
+    }
+}
