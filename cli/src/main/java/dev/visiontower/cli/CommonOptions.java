@@ -2,6 +2,7 @@ package dev.visiontower.cli;
 
 import dev.visiontower.api.Backend;
 import dev.visiontower.api.Backends;
+import dev.visiontower.api.DType;
 import dev.visiontower.api.Device;
 import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.spi.BackendOptions;
@@ -27,6 +28,10 @@ final class CommonOptions {
 
     @Option(names = "--device", paramLabel = "DEV", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
+
+    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "float32",
+            description = "Compute dtype: float32, bfloat16 or float16 (default: ${DEFAULT-VALUE}; the backend must support it).")
+    String dtype;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
             description = "Intra-op threads (default: the backend's choice).")
@@ -61,6 +66,6 @@ final class CommonOptions {
             throw new InvalidInputException("--threads must be >= 0, got " + threads);
         }
         Device d = Device.parse(device);
-        return Backends.open(backend, new BackendOptions(d, threads, Map.of()));
+        return Backends.open(backend, new BackendOptions(d, DType.parse(dtype), threads, Map.of()));
     }
 }

@@ -19,6 +19,9 @@ public interface Backend extends AutoCloseable {
 
     Device device();
 
+    /** The floating-point type this backend computes in (see {@link dev.visiontower.api.spi.BackendOptions}). */
+    DType dtype();
+
     Set<Capability> capabilities();
 
     default boolean has(Capability c) {

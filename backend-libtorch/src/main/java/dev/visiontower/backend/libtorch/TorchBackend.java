@@ -8,6 +8,7 @@ import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.Ops;
 import dev.visiontower.api.Shapes;
 import dev.visiontower.api.TensorScope;
+import dev.visiontower.api.UnsupportedCapabilityException;
 import dev.visiontower.api.spi.BackendOptions;
 import dev.visiontower.api.spi.Capability;
 import dev.visiontower.api.spi.TensorRegistry;
@@ -31,12 +32,33 @@ final class TorchBackend implements Backend, Ops {
     static final String THREADS_PROPERTY = "visiontower.libtorch.threads";
 
     private final Device device;
+    private final dev.visiontower.api.DType dtype;
+    private final torch.ScalarType computeType;
     private final org.bytedeco.pytorch.Device torchDevice;
     private final TensorRegistry registry = new TensorRegistry();
     private final Set<Capability> capabilities;
 
     TorchBackend(BackendOptions options) {
         this.device = options.device();
+        this.dtype = options.dtype();
+        boolean cuda = device.kind() == Device.Kind.CUDA;
+        switch (dtype) {
+            case FLOAT32:
+                computeType = torch.ScalarType.Float;
+                break;
+            case BFLOAT16:
+                computeType = torch.ScalarType.BFloat16;
+                break;
+            case FLOAT16:
+                if (!cuda) {
+                    throw new UnsupportedCapabilityException(TorchBackendProvider.NAME, Capability.FLOAT16,
+                            "float16 on the CPU (use bfloat16 or float32)");
+                }
+                computeType = torch.ScalarType.Half;
+                break;
+            default:
+                throw new InvalidInputException("unsupported compute dtype " + dtype);
+        }
         int threads = options.threads();
         if (threads == 0) {
             threads = Integer.getInteger(THREADS_PROPERTY, 0);
@@ -53,10 +75,10 @@ final class TorchBackend implements Backend, Ops {
         this.torchDevice = device.kind() == Device.Kind.CUDA
                 ? new org.bytedeco.pytorch.Device(torch.DeviceType.CUDA, (byte) device.index())
                 : new org.bytedeco.pytorch.Device(torch.DeviceType.CPU);
-        this.capabilities = device.kind() == Device.Kind.CUDA
+        this.capabilities = cuda
                 ? EnumSet.of(Capability.INFERENCE, Capability.TRAINING, Capability.FLOAT32, Capability.FLOAT16,
                         Capability.BFLOAT16, Capability.CUDA)
-                : EnumSet.of(Capability.INFERENCE, Capability.TRAINING, Capability.FLOAT32);
+                : EnumSet.of(Capability.INFERENCE, Capability.TRAINING, Capability.FLOAT32, Capability.BFLOAT16);
     }
 
     @Override
@@ -67,6 +89,11 @@ final class TorchBackend implements Backend, Ops {
     @Override
     public Device device() {
         return device;
+    }
+
+    @Override
+    public dev.visiontower.api.DType dtype() {
+        return dtype;
     }
 
     @Override
@@ -105,12 +132,13 @@ final class TorchBackend implements Backend, Ops {
             case UINT8: cpu = Tensor.create(host.bytes(), true, shape); break;
             default: throw new InvalidInputException("cannot upload a " + host.dtype() + " tensor");
         }
-        if (device.kind() == Device.Kind.CPU) {
+        // floating-point data moves to the compute dtype; integers and bytes keep theirs
+        torch.ScalarType target = host.dtype() == dev.visiontower.api.DType.FLOAT32 ? computeType
+                : cpu.scalar_type().intern();
+        if (device.kind() == Device.Kind.CPU && target == torch.ScalarType.Float) {
             return cpu;
         }
-        Tensor moved = cpu.to(torchDevice, cpu.scalar_type());
-        cpu.close();
-        return moved;
+        return cpu.to(torchDevice, target);
     }
 
     @Override

@@ -176,6 +176,11 @@ public enum ClipCheckpointFormat {
                 long posRows = c.info("visual.positional_embedding").shape()[0];
                 int grid = (int) Math.round(Math.sqrt(posRows - 1));
                 imageSize = patch * grid;
+                if (width % 64 != 0) {
+                    throw new CheckpointException(c.dir() + ": no open_clip config (config.json with vision_cfg, "
+                            + "or open_clip_config.json) and the head count of a width-" + width + " tower cannot "
+                            + "be inferred (OpenAI's convention is width / 64): add the model config");
+                }
                 heads = width / 64;
                 String fc = "visual.transformer.resblocks.0.mlp.c_fc.weight";
                 mlp = c.contains(fc) ? (int) c.info(fc).shape()[0] : width * 4;

@@ -2,7 +2,10 @@ package dev.visiontower.models.clip;
 
 import dev.visiontower.api.Backend;
 import dev.visiontower.api.Backends;
+import dev.visiontower.api.DType;
 import dev.visiontower.api.Device;
+import dev.visiontower.api.TensorScope;
+import dev.visiontower.api.spi.BackendOptions;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.Models;
 import dev.visiontower.api.Tensor;
@@ -75,8 +78,36 @@ class ClipGoldenTest {
         assertEquals(before, backend.liveTensors(), "live tensors after closing the model");
     }
 
+    /** The same cases computed in bfloat16 on the CPU, at the bfloat16 tolerance. */
+    @ParameterizedTest(name = "{0} bf16")
+    @CsvSource({
+        "clip_vision, '', image_embeds, false",
+        "clip_vision_interp, '', image_embeds, true",
+        "openclip_clip, 'vision.', image_features, false",
+    })
+    void matchesReferenceInBfloat16(String caseName, String prefix, String embedsKey, boolean interpolate) {
+        Path dir = Golden.dir(caseName);
+        try (Backend bf16 = Backends.open("libtorch", BackendOptions.defaults().withDType(DType.BFLOAT16));
+             Checkpoint ckpt = Checkpoint.open(dir);
+             Safetensors io = Safetensors.open(dir.resolve("io.safetensors"));
+             var model = (dev.visiontower.api.nn.VisionTransformer) Models.detect(ckpt).family()
+                     .loadVision(ckpt, bf16, LoadOptions.STRICT);
+             TensorScope scope = bf16.newScope()) {
+            assertEquals(DType.BFLOAT16, model.parameters().get("pos_embed").dtype());
+            VisionOutput out = model.forward(bf16.fromHost(io.read("pixel_values")), new ForwardOptions(interpolate, false));
+            assertEquals(DType.BFLOAT16, out.lastHiddenState().dtype());
+            check(out.lastHiddenState(), io.read(prefix + "last_hidden_state"), caseName + " bf16 last_hidden_state",
+                    Tolerance.BFLOAT16);
+            check(out.imageEmbeds(), io.read(embedsKey), caseName + " bf16 " + embedsKey, Tolerance.BFLOAT16);
+        }
+    }
+
     static void check(Tensor actual, HostTensor expected, String what) {
-        Tolerance.Comparison c = Tolerance.FLOAT32.compare(actual.toHost(), expected);
+        check(actual, expected, what, Tolerance.FLOAT32);
+    }
+
+    static void check(Tensor actual, HostTensor expected, String what, Tolerance tol) {
+        Tolerance.Comparison c = tol.compare(actual.toHost(), expected);
         System.out.println(what + ": " + c.message());
         assertTrue(c.ok(), what + ": " + c.message());
     }

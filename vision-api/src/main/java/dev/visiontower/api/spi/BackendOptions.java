@@ -1,36 +1,50 @@
 package dev.visiontower.api.spi;
 
+import dev.visiontower.api.DType;
 import dev.visiontower.api.Device;
+import dev.visiontower.api.InvalidInputException;
 import java.util.Map;
 
 /**
  * Options for opening a backend.
  *
  * @param device  the device to bind to
+ * @param dtype   the floating-point type weights and activations are computed in (float32, float16, bfloat16);
+ *                host data is converted on upload and back to float32 on download
  * @param threads intra-op threads (0 = the engine's default)
  * @param extra   engine-specific settings, documented by each backend
  */
-public record BackendOptions(Device device, int threads, Map<String, String> extra) {
+public record BackendOptions(Device device, DType dtype, int threads, Map<String, String> extra) {
 
     public BackendOptions {
         if (device == null) {
             device = Device.CPU;
         }
+        if (dtype == null) {
+            dtype = DType.FLOAT32;
+        }
+        if (dtype != DType.FLOAT32 && dtype != DType.FLOAT16 && dtype != DType.BFLOAT16) {
+            throw new InvalidInputException("compute dtype must be float32, float16 or bfloat16, got " + dtype);
+        }
         if (threads < 0) {
-            throw new IllegalArgumentException("threads must be >= 0, got " + threads);
+            throw new InvalidInputException("threads must be >= 0, got " + threads);
         }
         extra = Map.copyOf(extra);
     }
 
     public static BackendOptions defaults() {
-        return new BackendOptions(Device.CPU, 0, Map.of());
+        return new BackendOptions(Device.CPU, DType.FLOAT32, 0, Map.of());
     }
 
     public BackendOptions withDevice(Device d) {
-        return new BackendOptions(d, threads, extra);
+        return new BackendOptions(d, dtype, threads, extra);
+    }
+
+    public BackendOptions withDType(DType t) {
+        return new BackendOptions(device, t, threads, extra);
     }
 
     public BackendOptions withThreads(int n) {
-        return new BackendOptions(device, n, extra);
+        return new BackendOptions(device, dtype, n, extra);
     }
 }

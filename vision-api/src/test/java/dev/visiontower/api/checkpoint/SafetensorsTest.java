@@ -177,4 +177,30 @@ class SafetensorsTest {
         String m = assertThrows(InvalidInputException.class, () -> Npy.read(p)).getMessage();
         assertTrue(m.contains("truncated"), m);
     }
+
+    /** A sparse file over 2 GiB: tensors past the 2 GiB mark are mapped and read. */
+    @Test
+    void readsTensorsBeyondTwoGigabytes() throws IOException {
+        long big = (1L << 31) + 64;
+        String h = "{\"pad\":{\"dtype\":\"U8\",\"shape\":[" + big + "],\"data_offsets\":[0," + big + "]},"
+                + "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[" + big + "," + (big + 8) + "]}}";
+        byte[] hb = h.getBytes(StandardCharsets.UTF_8);
+        Path p = tmp.resolve("big.safetensors");
+        try (var ch = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.SPARSE)) {
+            ByteBuffer head = ByteBuffer.allocate(8 + hb.length).order(ByteOrder.LITTLE_ENDIAN);
+            head.putLong(hb.length).put(hb).flip();
+            ch.write(head, 0);
+            ByteBuffer w = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(1.25f).putFloat(-3f);
+            w.flip();
+            ch.write(w, 8 + hb.length + big);
+        }
+        try (Safetensors s = Safetensors.open(p)) {
+            assertArrayEquals(new float[] {1.25f, -3f}, s.read("w").floats());
+            String m = assertThrows(CheckpointException.class, () -> s.read("pad")).getMessage();
+            assertTrue(m.contains("over 2 GiB") || m.contains("more than a Java array"), m);
+        } finally {
+            Files.deleteIfExists(p);
+        }
+    }
 }
