@@ -55,7 +55,7 @@ public interface Ops {
     /**
      * Non-overlapping patch embedding (a convolution with kernel = stride = {@code patch}, no padding), flattened.
      *
-     * @param pixels {@code [B, C, H, W]} with H and W multiples of {@code patch}
+     * @param pixels {@code [B, C, H, W]}, H and W at least {@code patch} (a remainder is dropped)
      * @param weight {@code [D, C, patch, patch]}
      * @param bias   {@code [D]} or null
      * @return {@code [B, (H/patch)*(W/patch), D]}, tokens in row-major grid order

@@ -298,7 +298,7 @@ final class TorchBackend implements Backend, Ops {
         long[] s = pixels.shape();
         long[] w = weight.shape();
         if (s.length != 4 || w.length != 4 || s[1] != w[1] || w[2] != patch || w[3] != patch
-                || s[2] % patch != 0 || s[3] % patch != 0) {
+                || s[2] < patch || s[3] < patch) {
             throw new InvalidInputException("patch embedding: pixels " + Shapes.format(s) + " and weight "
                     + Shapes.format(w) + " do not fit patch size " + patch);
         }

@@ -89,18 +89,7 @@ public enum ClipCheckpointFormat {
                 m.ignore("visual_projection\\..*");
             }
             for (int i = 0; i < cfg.depth(); i++) {
-                String s = p + "encoder.layers." + i + ".";
-                String d = "blocks." + i + ".";
-                for (String wb : new String[] {"weight", "bias"}) {
-                    m.map(d + "norm1." + wb, s + "layer_norm1." + wb)
-                            .map(d + "attn.q." + wb, s + "self_attn.q_proj." + wb)
-                            .map(d + "attn.k." + wb, s + "self_attn.k_proj." + wb)
-                            .map(d + "attn.v." + wb, s + "self_attn.v_proj." + wb)
-                            .map(d + "attn.proj." + wb, s + "self_attn.out_proj." + wb)
-                            .map(d + "norm2." + wb, s + "layer_norm2." + wb)
-                            .map(d + "mlp.fc1." + wb, s + "mlp.fc1." + wb)
-                            .map(d + "mlp.fc2." + wb, s + "mlp.fc2." + wb);
-                }
+                m.huggingFaceEncoderLayer("blocks." + i + ".", p + "encoder.layers." + i + ".");
             }
             return m;
         }

@@ -46,6 +46,28 @@ public final class WeightMapping {
         return add(new Rule(canonical, source, Transform.ROW_BLOCK, block, blocks));
     }
 
+    /**
+     * Maps one transformer block in Hugging Face's CLIP-style encoder-layer naming (used by CLIP, SigLIP and their
+     * relatives): {@code layer_norm1}, {@code self_attn.{q,k,v,out}_proj}, {@code layer_norm2}, {@code mlp.fc1},
+     * {@code mlp.fc2}, each with weight and bias.
+     *
+     * @param canonical block prefix in the container, e.g. {@code blocks.3.}
+     * @param source    layer prefix in the checkpoint, e.g. {@code vision_model.encoder.layers.3.}
+     */
+    public WeightMapping huggingFaceEncoderLayer(String canonical, String source) {
+        for (String wb : new String[] {"weight", "bias"}) {
+            map(canonical + "norm1." + wb, source + "layer_norm1." + wb);
+            map(canonical + "attn.q." + wb, source + "self_attn.q_proj." + wb);
+            map(canonical + "attn.k." + wb, source + "self_attn.k_proj." + wb);
+            map(canonical + "attn.v." + wb, source + "self_attn.v_proj." + wb);
+            map(canonical + "attn.proj." + wb, source + "self_attn.out_proj." + wb);
+            map(canonical + "norm2." + wb, source + "layer_norm2." + wb);
+            map(canonical + "mlp.fc1." + wb, source + "mlp.fc1." + wb);
+            map(canonical + "mlp.fc2." + wb, source + "mlp.fc2." + wb);
+        }
+        return this;
+    }
+
     /** Checkpoint names matching {@code regex} are expected and skipped (other towers, buffers, ...). */
     public WeightMapping ignore(String regex) {
         ignored.add(Pattern.compile(regex).asMatchPredicate());

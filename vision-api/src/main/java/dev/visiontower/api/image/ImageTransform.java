@@ -29,6 +29,10 @@ public record ImageTransform(ResizeMode resize, int size, int width, ResampleFil
     public static final float[] CLIP_MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
     public static final float[] CLIP_STD = {0.26862954f, 0.26130258f, 0.27577711f};
 
+    /** ImageNet normalisation constants (InternViT). */
+    public static final float[] IMAGENET_MEAN = {0.485f, 0.456f, 0.406f};
+    public static final float[] IMAGENET_STD = {0.229f, 0.224f, 0.225f};
+
     /** Resize modes. */
     public enum ResizeMode {
         /** Shorter side to {@code size}, longer side {@code int(size * long / short)} (truncated). */
@@ -82,6 +86,12 @@ public record ImageTransform(ResizeMode resize, int size, int width, ResampleFil
     public static ImageTransform openClip(int n, float[] mean, float[] std) {
         return new ImageTransform(ResizeMode.SHORTEST_EDGE, n, 0, ResampleFilter.BICUBIC, n, n,
                 CropOffset.ROUND_HALF_EVEN, 1.0 / 255.0, mean, std);
+    }
+
+    /** Exact resize to {@code height x width} (aspect not kept, no crop), bicubic, then normalisation. */
+    public static ImageTransform exact(int height, int width, float[] mean, float[] std) {
+        return new ImageTransform(ResizeMode.EXACT, height, width, ResampleFilter.BICUBIC, 0, 0, CropOffset.FLOOR,
+                1.0 / 255.0, mean, std);
     }
 
     /** Reads a Hugging Face {@code preprocessor_config.json}. */

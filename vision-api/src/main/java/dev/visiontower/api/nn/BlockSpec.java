@@ -7,17 +7,17 @@ import dev.visiontower.api.Activation;
  *
  * <p>Canonical parameter names under the block prefix: {@code norm1.weight}/{@code .bias},
  * {@code attn.q.weight}/{@code .bias} (and {@code k}, {@code v}), {@code attn.q_norm.weight}, {@code attn.k_norm.weight}
- * (with qk-norm; plus {@code .bias} for LayerNorm), {@code attn.proj.weight}/{@code .bias}, {@code ls1}, {@code ls2}
+ * (with qk-norm: an RMSNorm over the full width, before the head split, as InternViT-6B does), {@code attn.proj.weight}/{@code .bias}, {@code ls1}, {@code ls2}
  * (with layer scale), {@code norm2.*}, {@code mlp.fc1.weight}/{@code .bias}, {@code mlp.fc2.weight}/{@code .bias}.
  *
  * @param width      hidden width
  * @param heads      attention heads
  * @param mlpWidth   MLP hidden width
  * @param activation MLP activation
- * @param norm       norm type (also used for q/k norm)
+ * @param norm       norm type of norm1 and norm2
  * @param normEps    norm epsilon
  * @param layerScale learned per-channel branch scales
- * @param qkNorm     normalise q and k over the full width before splitting heads
+ * @param qkNorm     RMS-normalise q and k over the full width before splitting heads
  * @param qkvBias    biases on the q, k, v projections
  * @param causal     causal self-attention (text towers)
  */
@@ -43,8 +43,8 @@ public record BlockSpec(int width, int heads, int mlpWidth, Activation activatio
             }
         }
         if (qkNorm) {
-            norm(prefix + "attn.q_norm.", out);
-            norm(prefix + "attn.k_norm.", out);
+            out.put(prefix + "attn.q_norm.weight", new long[] {width});
+            out.put(prefix + "attn.k_norm.weight", new long[] {width});
         }
         out.put(prefix + "attn.proj.weight", new long[] {width, width});
         out.put(prefix + "attn.proj.bias", new long[] {width});

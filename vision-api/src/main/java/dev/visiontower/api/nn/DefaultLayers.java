@@ -75,8 +75,8 @@ final class DefaultLayers implements LayerFactory {
                 Tensor k = linear(ops, h, p.view("attn.k."));
                 Tensor v = linear(ops, h, p.view("attn.v."));
                 if (spec.qkNorm()) {
-                    q = norm(ops, spec.norm(), q, p.view("attn.q_norm."), spec.normEps());
-                    k = norm(ops, spec.norm(), k, p.view("attn.k_norm."), spec.normEps());
+                    q = ops.rmsNorm(q, p.get("attn.q_norm.weight"), spec.normEps());
+                    k = ops.rmsNorm(k, p.get("attn.k_norm.weight"), spec.normEps());
                 }
                 Tensor a = ops.attention(splitHeads(ops, q, spec.heads()), splitHeads(ops, k, spec.heads()),
                         splitHeads(ops, v, spec.heads()), mask, spec.causal(), scale);

@@ -156,9 +156,9 @@ public final class VisionTransformer implements VisionModel {
             throw new InvalidInputException("pixel_values: expected shape [B, " + config.channels() + ", H, W], got "
                     + Shapes.format(s));
         }
-        if (s[0] < 1 || s[2] < p || s[3] < p || s[2] % p != 0 || s[3] % p != 0) {
-            throw new InvalidInputException("pixel_values " + Shapes.format(s) + ": height and width must be positive "
-                    + "multiples of the patch size " + p);
+        if (s[0] < 1 || s[2] < p || s[3] < p) {
+            throw new InvalidInputException("pixel_values " + Shapes.format(s) + ": height and width must be at least "
+                    + "the patch size " + p);
         }
         int gh = (int) (s[2] / p);
         int gw = (int) (s[3] / p);

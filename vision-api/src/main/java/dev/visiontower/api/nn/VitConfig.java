@@ -23,7 +23,7 @@ import dev.visiontower.api.InvalidInputException;
  * @param finalNorm        where the final norm is applied
  * @param pooling          pooling of the final tokens
  * @param layerScale       whether blocks scale their branches by learned vectors ({@code ls1}, {@code ls2})
- * @param qkNorm           whether q and k are normalised over the full width before the head split
+ * @param qkNorm           whether q and k are RMS-normalised over the full width before the head split
  * @param qkvBias          whether the q, k, v projections have biases
  * @param projectionDim    output projection width ({@code proj.weight [E, D]}), 0 for none
  * @param projectionBias   whether that projection has a bias
@@ -38,7 +38,7 @@ public record VitConfig(int imageSize, int patchSize, int channels, int width, i
     public VitConfig {
         require(imageSize > 0, "imageSize must be > 0, got " + imageSize);
         require(patchSize > 0, "patchSize must be > 0, got " + patchSize);
-        require(imageSize % patchSize == 0, "imageSize " + imageSize + " is not a multiple of patchSize " + patchSize);
+        require(imageSize >= patchSize, "imageSize " + imageSize + " is smaller than patchSize " + patchSize);
         require(channels > 0, "channels must be > 0, got " + channels);
         require(width > 0 && depth >= 0 && heads > 0 && mlpWidth > 0,
                 "width, heads and mlpWidth must be > 0 and depth >= 0");
@@ -60,7 +60,7 @@ public record VitConfig(int imageSize, int patchSize, int channels, int width, i
         }
     }
 
-    /** Patches per side at the native size. */
+    /** Patches per side at the native size (a remainder smaller than a patch is dropped, as a strided convolution does). */
     public int gridSize() {
         return imageSize / patchSize;
     }

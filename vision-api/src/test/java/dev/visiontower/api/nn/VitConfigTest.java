@@ -20,7 +20,7 @@ class VitConfigTest {
         assertTrue(m.contains("not divisible"), m);
         assertThrows(InvalidInputException.class, () -> VitConfig.builder().classToken(false).build());
         assertThrows(InvalidInputException.class, () -> VitConfig.builder().pooling(Pooling.MAP).build());
-        assertThrows(InvalidInputException.class, () -> VitConfig.builder().imageSize(225).build());
+        assertThrows(InvalidInputException.class, () -> VitConfig.builder().imageSize(8).build());
     }
 
     /** Exact parameter counts of the real CLIP vision towers, as transformers counts them. */
@@ -41,6 +41,23 @@ class VitConfigTest {
             assertEquals(entry.path("vision_tower (CLIPVisionModel, no projection)").asLong(-1),
                     VisionTransformer.parameterCount(cfg.toBuilder().projectionDim(0).build()), c[0]);
         }
+    }
+
+    @Test
+    void siglipAndInternVitPresetsHaveTheReferenceParameterCounts() throws IOException {
+        JsonNode counts = new ObjectMapper().readTree(Golden.dir("param_counts").resolve("param_counts.json").toFile());
+        assertEquals(find(counts, "google/siglip-base-patch16-224").path("counts")
+                .path("vision_tower (SiglipVisionModel, incl. MAP head)").asLong(-1),
+                VisionTransformer.parameterCount(VitPresets.siglipBase16_224()));
+        assertEquals(find(counts, "google/siglip-so400m-patch14-384").path("counts")
+                .path("vision_tower (SiglipVisionModel, incl. MAP head)").asLong(-1),
+                VisionTransformer.parameterCount(VitPresets.siglipSo400m14_384()));
+        assertEquals(find(counts, "OpenGVLab/InternViT-300M-448px").path("counts")
+                .path("vision_tower = whole_model (InternVisionModel)").asLong(-1),
+                VisionTransformer.parameterCount(VitPresets.internVit300m448()));
+        assertEquals(find(counts, "OpenGVLab/InternViT-6B-448px-V1-5").path("counts")
+                .path("vision_tower = whole_model (InternVisionModel)").asLong(-1),
+                VisionTransformer.parameterCount(VitPresets.internVit6b448()));
     }
 
     private static JsonNode find(JsonNode counts, String model) {
