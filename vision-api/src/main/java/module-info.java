@@ -29,6 +29,7 @@ module dev.visiontower.api {
     exports dev.visiontower.api.nn;
     exports dev.visiontower.api.checkpoint;
     exports dev.visiontower.api.image;
+    exports dev.visiontower.api.text;
 
     uses dev.visiontower.api.spi.BackendProvider;
     uses dev.visiontower.api.spi.ModelFamilyProvider;

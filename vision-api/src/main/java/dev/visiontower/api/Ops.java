@@ -89,4 +89,38 @@ public interface Ops {
      * A = -0.75, source coordinate {@code (dst + 0.5) * in/out - 0.5}, border taps clamped.
      */
     Tensor resizeBicubic(Tensor x, int outH, int outW);
+
+    // ---- text towers, scoring and losses ----
+
+    /** Rows of {@code table [V, D]} at integer {@code ids [...]}: {@code [..., D]}. */
+    Tensor embedding(Tensor table, Tensor ids);
+
+    /** Index of the largest value along {@code dim} (the first one on ties), int64, {@code dim} removed. */
+    Tensor argmax(Tensor x, int dim);
+
+    /** {@code 1} where {@code x == value}, else {@code 0}, in the compute dtype. */
+    Tensor equalTo(Tensor x, double value);
+
+    /** Per batch row {@code b}, the entry {@code x[b, index[b]]}: {@code x [B, N, ...]}, {@code index [B]} int64. */
+    Tensor gatherRows(Tensor x, Tensor index);
+
+    /**
+     * Additive attention mask from a padding mask: {@code keep [B, N]} (1 = attend, 0 = padding, any integer or float
+     * type) becomes {@code [B, 1, 1, N]} holding 0 or the most negative finite value of the compute dtype.
+     */
+    Tensor paddingMask(Tensor keep);
+
+    Tensor exp(Tensor x);
+
+    /** {@code log(softmax(x))} along {@code dim}, computed stably. */
+    Tensor logSoftmax(Tensor x, int dim);
+
+    /** {@code log(sigmoid(x))}, computed stably. */
+    Tensor logSigmoid(Tensor x);
+
+    /** Sum of all elements, a 0-dimensional tensor. */
+    Tensor sum(Tensor x);
+
+    /** The main diagonal of a matrix {@code [N, N]}: {@code [N]}. */
+    Tensor diagonal(Tensor x);
 }

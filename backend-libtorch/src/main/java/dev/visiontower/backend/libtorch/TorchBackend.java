@@ -18,6 +18,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
@@ -288,6 +289,19 @@ final class TorchBackend implements Backend, Ops {
             throw new InvalidInputException("attention expects [B, H, N, Dh] inputs, got q " + Shapes.format(q.shape())
                     + ", k " + Shapes.format(k.shape()) + ", v " + Shapes.format(v.shape()));
         }
+        if (mask != null && causal) {
+            // SDPA takes either an explicit mask or is_causal: fold the causal part into the mask
+            long nq = q.dim(2);
+            long nk = k.dim(2);
+            return wrap(() -> {
+                Tensor m = t(mask);
+                Tensor upper = torch.ones(nq, nk).triu(1).gt(new Scalar(0.5));
+                Tensor causalMask = torch.zeros(nq, nk).masked_fill(upper, new Scalar(Double.NEGATIVE_INFINITY))
+                        .to(torchDevice, m.scalar_type().intern());
+                return torch.scaled_dot_product_attention(t(q), t(k), t(v), new TensorOptional(m.add(causalMask)), 0.0,
+                        false, new DoubleOptional(scale), false);
+            });
+        }
         return wrap(() -> torch.scaled_dot_product_attention(t(q), t(k), t(v), opt(mask), 0.0, causal,
                 new DoubleOptional(scale), false));
     }
@@ -362,5 +376,89 @@ final class TorchBackend implements Backend, Ops {
             throw new InvalidInputException("resizeBicubic expects [B, C, H, W], got " + Shapes.format(x.shape()));
         }
         return wrap(() -> torch.upsample_bicubic2d(t(x), new long[] {outH, outW}, false));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor embedding(dev.visiontower.api.Tensor table, dev.visiontower.api.Tensor ids) {
+        if (table.rank() != 2 || ids.dtype().isFloatingPoint()) {
+            throw new InvalidInputException("embedding: expects a [V, D] table and integer ids, got "
+                    + Shapes.format(table.shape()) + " and " + ids.dtype());
+        }
+        return wrap(() -> torch.embedding(t(table), t(ids)));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor argmax(dev.visiontower.api.Tensor x, int dim) {
+        return wrap(() -> torch.argmax(t(x), new org.bytedeco.pytorch.LongOptional(dim), false));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor equalTo(dev.visiontower.api.Tensor x, double value) {
+        return wrap(() -> t(x).eq(new Scalar(value)).to(torchDevice, computeType));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor gatherRows(dev.visiontower.api.Tensor x, dev.visiontower.api.Tensor index) {
+        long b = x.dim(0);
+        if (index.rank() != 1 || index.dim(0) != b) {
+            throw new InvalidInputException("gatherRows: index " + Shapes.format(index.shape()) + " does not match "
+                    + Shapes.format(x.shape()));
+        }
+        return wrap(() -> {
+            Tensor rows = torch.arange(new Scalar(b), new TensorOptions(torch.ScalarType.Long)
+                    .device(new org.bytedeco.pytorch.DeviceOptional(torchDevice)));
+            Tensor flat = t(x).reshape(-1, x.rank() > 2 ? t(x).shape()[2] : 1);
+            Tensor pos = rows.mul(new Scalar(x.dim(1))).add(t(index));
+            Tensor picked = flat.index_select(0, pos);
+            long[] out = new long[x.rank() - 1];
+            out[0] = b;
+            for (int i = 2; i < x.rank(); i++) {
+                out[i - 1] = x.dim(i);
+            }
+            return picked.reshape(out);
+        });
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor paddingMask(dev.visiontower.api.Tensor keep) {
+        if (keep.rank() != 2) {
+            throw new InvalidInputException("attention_mask must be [B, N], got " + Shapes.format(keep.shape()));
+        }
+        double min = computeType == torch.ScalarType.Float ? -Float.MAX_VALUE
+                : computeType == torch.ScalarType.BFloat16 ? -3.3895313892515355e38 : -65504.0;
+        long b = keep.dim(0);
+        long n = keep.dim(1);
+        return wrap(() -> {
+            Tensor k = t(keep).to(torchDevice, computeType);
+            return k.neg().add(new Scalar(1.0)).mul(new Scalar(min)).reshape(b, 1, 1, n);
+        });
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor exp(dev.visiontower.api.Tensor x) {
+        return wrap(() -> torch.exp(t(x)));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor logSoftmax(dev.visiontower.api.Tensor x, int dim) {
+        return wrap(() -> torch.log_softmax(t(x), dim));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor logSigmoid(dev.visiontower.api.Tensor x) {
+        return wrap(() -> torch.log_sigmoid(t(x)));
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor sum(dev.visiontower.api.Tensor x) {
+        return wrap(() -> t(x).sum());
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor diagonal(dev.visiontower.api.Tensor x) {
+        if (x.rank() != 2) {
+            throw new InvalidInputException("diagonal expects a matrix, got " + Shapes.format(x.shape()));
+        }
+        return wrap(() -> torch.diagonal(t(x), 0, 0, 1));
     }
 }

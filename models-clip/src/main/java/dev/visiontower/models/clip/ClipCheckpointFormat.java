@@ -8,6 +8,7 @@ import dev.visiontower.api.checkpoint.WeightMapping;
 import dev.visiontower.api.image.ImagePreprocessor;
 import dev.visiontower.api.image.ImageTransform;
 import dev.visiontower.api.image.ResampleFilter;
+import dev.visiontower.api.nn.TextConfig;
 import dev.visiontower.api.nn.VitConfig;
 
 import java.util.Set;
@@ -95,6 +96,53 @@ public enum ClipCheckpointFormat {
         }
 
         @Override
+        boolean hasText(Checkpoint c) {
+            return c.contains("text_model.embeddings.token_embedding.weight");
+        }
+
+        @Override
+        TextConfig textConfig(Checkpoint c) {
+            JsonNode t = c.config().path("text_config");
+            long eos = t.path("eos_token_id").asLong(2);
+            int projection = c.contains("text_projection.weight") ? (int) c.info("text_projection.weight").shape()[0] : 0;
+            return new TextConfig(t.path("vocab_size").asInt(49408), t.path("max_position_embeddings").asInt(77),
+                    t.path("hidden_size").asInt(512), t.path("num_hidden_layers").asInt(12),
+                    t.path("num_attention_heads").asInt(8), t.path("intermediate_size").asInt(2048),
+                    Activation.fromHuggingFace(t.path("hidden_act").asText("quick_gelu")),
+                    t.path("layer_norm_eps").asDouble(1e-5), true,
+                    eos == 2 ? TextConfig.TextPooling.ARGMAX_ID : TextConfig.TextPooling.FIRST_EOS, eos, projection,
+                    false);
+        }
+
+        @Override
+        WeightMapping textMapping(Checkpoint c, TextConfig cfg) {
+            String p = "text_model.";
+            WeightMapping m = new WeightMapping()
+                    .map("token_embed.weight", p + "embeddings.token_embedding.weight")
+                    .map("pos_embed", p + "embeddings.position_embedding.weight")
+                    .map("norm.weight", p + "final_layer_norm.weight")
+                    .map("norm.bias", p + "final_layer_norm.bias")
+                    .map("proj.weight", "text_projection.weight")
+                    .ignore("vision_model\\..*").ignore("visual_projection\\..*").ignore("logit_scale")
+                    .ignore(".*position_ids");
+            for (int i = 0; i < cfg.depth(); i++) {
+                m.huggingFaceEncoderLayer("blocks." + i + ".", p + "encoder.layers." + i + ".");
+            }
+            return m;
+        }
+
+        @Override
+        String logitScaleName() {
+            return "logit_scale";
+        }
+
+        @Override
+        ClipTokenizer tokenizer(Checkpoint c, int contextLength) {
+            return ClipTokenizer.hasHuggingFaceFiles(c.dir()) ? ClipTokenizer.fromHuggingFace(c.dir(), contextLength)
+                    : ClipTokenizer.bundled(contextLength);
+        }
+
+        @Override
         ImagePreprocessor preprocessor(Checkpoint c, VitConfig cfg) {
             JsonNode pre = c.json("preprocessor_config.json");
             if (pre != null) {
@@ -136,7 +184,7 @@ public enum ClipCheckpointFormat {
         @Override
         VitConfig config(Checkpoint c) {
             long[] conv = c.info("visual.conv1.weight").shape();
-            int layers = countLayers(c.names());
+            int layers = countLayers(c.names(), "visual\\.transformer\\.resblocks\\.(\\d+)\\..*");
             JsonNode model = modelCfg(c);
             JsonNode v = visionCfg(c);
             int width = (int) conv[0];
@@ -189,18 +237,6 @@ public enum ClipCheckpointFormat {
                     .build();
         }
 
-        private int countLayers(Set<String> names) {
-            Pattern p = Pattern.compile("visual\\.transformer\\.resblocks\\.(\\d+)\\..*");
-            int max = -1;
-            for (String n : names) {
-                Matcher m = p.matcher(n);
-                if (m.matches()) {
-                    max = Math.max(max, Integer.parseInt(m.group(1)));
-                }
-            }
-            return max + 1;
-        }
-
         @Override
         WeightMapping mapping(Checkpoint c, VitConfig cfg) {
             WeightMapping m = new WeightMapping()
@@ -218,22 +254,75 @@ public enum ClipCheckpointFormat {
                     .ignore("logit_bias").ignore("attn_mask").ignore("input_resolution").ignore("context_length")
                     .ignore("vocab_size");
             for (int i = 0; i < cfg.depth(); i++) {
-                String s = "visual.transformer.resblocks." + i + ".";
-                String d = "blocks." + i + ".";
-                String[] qkv = {"q", "k", "v"};
-                for (int j = 0; j < 3; j++) {
-                    m.rowBlock(d + "attn." + qkv[j] + ".weight", s + "attn.in_proj_weight", j, 3);
-                    m.rowBlock(d + "attn." + qkv[j] + ".bias", s + "attn.in_proj_bias", j, 3);
-                }
-                for (String wb : new String[] {"weight", "bias"}) {
-                    m.map(d + "norm1." + wb, s + "ln_1." + wb)
-                            .map(d + "attn.proj." + wb, s + "attn.out_proj." + wb)
-                            .map(d + "norm2." + wb, s + "ln_2." + wb)
-                            .map(d + "mlp.fc1." + wb, s + "mlp.c_fc." + wb)
-                            .map(d + "mlp.fc2." + wb, s + "mlp.c_proj." + wb);
-                }
+                openClipBlock(m, "visual.transformer.resblocks." + i + ".", "blocks." + i + ".");
             }
             return m;
+        }
+
+        @Override
+        boolean hasText(Checkpoint c) {
+            return c.contains("token_embedding.weight") && c.contains("ln_final.weight");
+        }
+
+        @Override
+        TextConfig textConfig(Checkpoint c) {
+            JsonNode model = modelCfg(c);
+            JsonNode t = model == null ? null : model.get("text_cfg");
+            long[] tok = c.info("token_embedding.weight").shape();
+            int width = (int) c.info("ln_final.weight").shape()[0];
+            int layers = countLayers(c.names(), "transformer\\.resblocks\\.(\\d+)\\..*");
+            int ctx = (int) c.info("positional_embedding").shape()[0];
+            int heads;
+            int mlp;
+            boolean quickGelu;
+            if (t != null) {
+                width = t.path("width").asInt(width);
+                layers = t.path("layers").asInt(layers);
+                ctx = t.path("context_length").asInt(ctx);
+                heads = t.path("heads").asInt(width / 64);
+                mlp = (int) (width * t.path("mlp_ratio").asDouble(4.0));
+                quickGelu = model.path("quick_gelu").asBoolean(false);
+            } else {
+                if (width % 64 != 0) {
+                    throw new CheckpointException(c.dir() + ": no open_clip config and the head count of a width-"
+                            + width + " text tower cannot be inferred (width / 64): add the model config");
+                }
+                heads = width / 64;
+                String fc = "transformer.resblocks.0.mlp.c_fc.weight";
+                mlp = c.contains(fc) ? (int) c.info(fc).shape()[0] : width * 4;
+                quickGelu = true;
+            }
+            int projection = c.contains("text_projection") ? (int) c.info("text_projection").shape()[1] : 0;
+            return new TextConfig((int) tok[0], ctx, width, layers, heads, mlp,
+                    quickGelu ? Activation.QUICK_GELU : Activation.GELU, 1e-5, true,
+                    TextConfig.TextPooling.ARGMAX_ID, 0, projection, false);
+        }
+
+        @Override
+        WeightMapping textMapping(Checkpoint c, TextConfig cfg) {
+            WeightMapping m = new WeightMapping()
+                    .map("token_embed.weight", "token_embedding.weight")
+                    .map("pos_embed", "positional_embedding")
+                    .map("norm.weight", "ln_final.weight")
+                    .map("norm.bias", "ln_final.bias")
+                    .transposed("proj.weight", "text_projection")
+                    .ignore("visual\\..*").ignore("logit_scale").ignore("logit_bias").ignore("attn_mask")
+                    .ignore("input_resolution").ignore("context_length").ignore("vocab_size");
+            for (int i = 0; i < cfg.depth(); i++) {
+                openClipBlock(m, "transformer.resblocks." + i + ".", "blocks." + i + ".");
+            }
+            return m;
+        }
+
+        @Override
+        String logitScaleName() {
+            return "logit_scale";
+        }
+
+        @Override
+        ClipTokenizer tokenizer(Checkpoint c, int contextLength) {
+            return ClipTokenizer.hasHuggingFaceFiles(c.dir()) ? ClipTokenizer.fromHuggingFace(c.dir(), contextLength)
+                    : ClipTokenizer.bundled(contextLength);
         }
 
         @Override
@@ -269,6 +358,35 @@ public enum ClipCheckpointFormat {
 
     static final String HF_PREFIX = "vision_model.";
 
+    /** Number of blocks: one more than the largest index captured by {@code regex}'s first group. */
+    static int countLayers(Set<String> names, String regex) {
+        Pattern p = Pattern.compile(regex);
+        int max = -1;
+        for (String n : names) {
+            Matcher m = p.matcher(n);
+            if (m.matches()) {
+                max = Math.max(max, Integer.parseInt(m.group(1)));
+            }
+        }
+        return max + 1;
+    }
+
+    /** One OpenAI / open_clip residual block: packed {@code in_proj} split into q, k, v. */
+    static void openClipBlock(WeightMapping m, String s, String d) {
+        String[] qkv = {"q", "k", "v"};
+        for (int j = 0; j < 3; j++) {
+            m.rowBlock(d + "attn." + qkv[j] + ".weight", s + "attn.in_proj_weight", j, 3);
+            m.rowBlock(d + "attn." + qkv[j] + ".bias", s + "attn.in_proj_bias", j, 3);
+        }
+        for (String wb : new String[] {"weight", "bias"}) {
+            m.map(d + "norm1." + wb, s + "ln_1." + wb)
+                    .map(d + "attn.proj." + wb, s + "attn.out_proj." + wb)
+                    .map(d + "norm2." + wb, s + "ln_2." + wb)
+                    .map(d + "mlp.fc1." + wb, s + "mlp.c_fc." + wb)
+                    .map(d + "mlp.fc2." + wb, s + "mlp.c_proj." + wb);
+        }
+    }
+
     abstract boolean matches(Checkpoint c);
 
     abstract String describe(Checkpoint c);
@@ -280,6 +398,18 @@ public enum ClipCheckpointFormat {
     abstract WeightMapping mapping(Checkpoint c, VitConfig cfg);
 
     abstract ImagePreprocessor preprocessor(Checkpoint c, VitConfig cfg);
+
+    /** Whether the checkpoint holds the text tower. */
+    abstract boolean hasText(Checkpoint c);
+
+    abstract TextConfig textConfig(Checkpoint c);
+
+    abstract WeightMapping textMapping(Checkpoint c, TextConfig cfg);
+
+    /** Name of the log logit scale tensor. */
+    abstract String logitScaleName();
+
+    abstract ClipTokenizer tokenizer(Checkpoint c, int contextLength);
 
     /** The format of {@code c}, or null if it is not a CLIP checkpoint. */
     public static ClipCheckpointFormat detect(Checkpoint c) {

@@ -6,7 +6,13 @@ import dev.visiontower.api.CheckpointException;
 import dev.visiontower.api.checkpoint.Checkpoint;
 import dev.visiontower.api.checkpoint.WeightSource;
 import dev.visiontower.api.image.ImagePreprocessor;
+import dev.visiontower.api.HostTensor;
+import dev.visiontower.api.nn.ContrastiveHead;
+import dev.visiontower.api.nn.TextConfig;
+import dev.visiontower.api.nn.TextModel;
+import dev.visiontower.api.nn.TextTransformer;
 import dev.visiontower.api.nn.VisionModel;
+import dev.visiontower.api.text.Tokenizer;
 import dev.visiontower.api.nn.VisionTransformer;
 import dev.visiontower.api.nn.VitConfig;
 import dev.visiontower.api.spi.LoadOptions;
@@ -50,6 +56,38 @@ public final class ClipFamilyProvider implements ModelFamilyProvider {
         WeightSource weights = f.mapping(checkpoint, cfg).bind(checkpoint, VisionTransformer.parameterShapes(cfg),
                 options.strict(), checkpoint.dir().toString());
         return VisionTransformer.load(cfg, weights, backend);
+    }
+
+    @Override
+    public Optional<TextModel> loadText(Checkpoint checkpoint, Backend backend, LoadOptions options) {
+        ClipCheckpointFormat f = format(checkpoint);
+        if (!f.hasText(checkpoint)) {
+            return Optional.empty();
+        }
+        TextConfig cfg = f.textConfig(checkpoint);
+        WeightSource weights = f.textMapping(checkpoint, cfg).bind(checkpoint, TextTransformer.parameterShapes(cfg),
+                options.strict(), checkpoint.dir().toString());
+        return Optional.of(TextTransformer.load(cfg, weights, backend));
+    }
+
+    @Override
+    public Optional<Tokenizer> tokenizer(Checkpoint checkpoint) {
+        ClipCheckpointFormat f = format(checkpoint);
+        if (!f.hasText(checkpoint)) {
+            return Optional.empty();
+        }
+        return Optional.of(f.tokenizer(checkpoint, f.textConfig(checkpoint).contextLength()));
+    }
+
+    @Override
+    public Optional<ContrastiveHead> loadHead(Checkpoint checkpoint, Backend backend) {
+        ClipCheckpointFormat f = format(checkpoint);
+        String name = f.logitScaleName();
+        if (!checkpoint.contains(name)) {
+            return Optional.empty();
+        }
+        HostTensor scale = checkpoint.read(name).reshape();
+        return Optional.of(new ClipHead(backend, backend.parameter("logit_scale", scale)));
     }
 
     @Override

@@ -9,7 +9,13 @@ import dev.visiontower.api.checkpoint.Checkpoint;
 import dev.visiontower.api.checkpoint.WeightMapping;
 import dev.visiontower.api.image.ImagePreprocessor;
 import dev.visiontower.api.image.ImageTransform;
+import dev.visiontower.api.Tensor;
+import dev.visiontower.api.nn.ContrastiveHead;
 import dev.visiontower.api.nn.Pooling;
+import dev.visiontower.api.nn.TextConfig;
+import dev.visiontower.api.nn.TextModel;
+import dev.visiontower.api.nn.TextTransformer;
+import dev.visiontower.api.text.Tokenizer;
 import dev.visiontower.api.nn.VisionModel;
 import dev.visiontower.api.nn.VisionTransformer;
 import dev.visiontower.api.nn.VitConfig;
@@ -126,6 +132,68 @@ public final class SiglipFamilyProvider implements ModelFamilyProvider {
         var weights = mapping(prefix(c), cfg).bind(c, VisionTransformer.parameterShapes(cfg), options.strict(),
                 c.dir().toString());
         return VisionTransformer.load(cfg, weights, backend);
+    }
+
+    private static final String TEXT = "text_model.";
+
+    /** The text tower's architecture: no causal mask, last-position pooling, biased {@code head}. */
+    public static TextConfig textConfig(Checkpoint c) {
+        JsonNode t = c.config().path("text_config");
+        int width = t.path("hidden_size").asInt(768);
+        return new TextConfig(t.path("vocab_size").asInt(32000), t.path("max_position_embeddings").asInt(64), width,
+                t.path("num_hidden_layers").asInt(12), t.path("num_attention_heads").asInt(12),
+                t.path("intermediate_size").asInt(3072),
+                Activation.fromHuggingFace(t.path("hidden_act").asText("gelu_pytorch_tanh")),
+                t.path("layer_norm_eps").asDouble(1e-6), false, TextConfig.TextPooling.LAST, 1,
+                t.path("projection_size").asInt(width), true);
+    }
+
+    static WeightMapping textMapping(TextConfig cfg) {
+        WeightMapping m = new WeightMapping()
+                .map("token_embed.weight", TEXT + "embeddings.token_embedding.weight")
+                .map("pos_embed", TEXT + "embeddings.position_embedding.weight")
+                .map("norm.weight", TEXT + "final_layer_norm.weight")
+                .map("norm.bias", TEXT + "final_layer_norm.bias")
+                .map("proj.weight", TEXT + "head.weight")
+                .map("proj.bias", TEXT + "head.bias")
+                .ignore("vision_model\\..*").ignore("logit_scale").ignore("logit_bias").ignore(".*position_ids");
+        for (int i = 0; i < cfg.depth(); i++) {
+            m.huggingFaceEncoderLayer("blocks." + i + ".", TEXT + "encoder.layers." + i + ".");
+        }
+        return m;
+    }
+
+    @Override
+    public Optional<TextModel> loadText(Checkpoint c, Backend backend, LoadOptions options) {
+        if (recognize(c).isEmpty() || !c.contains(TEXT + "embeddings.token_embedding.weight")) {
+            return Optional.empty();
+        }
+        TextConfig cfg = textConfig(c);
+        var weights = textMapping(cfg).bind(c, TextTransformer.parameterShapes(cfg), options.strict(),
+                c.dir().toString());
+        return Optional.of(TextTransformer.load(cfg, weights, backend));
+    }
+
+    @Override
+    public Optional<Tokenizer> tokenizer(Checkpoint c) {
+        if (recognize(c).isEmpty() || !c.contains(TEXT + "embeddings.token_embedding.weight")) {
+            return Optional.empty();
+        }
+        return SiglipTokenizer.find(c.dir(), textConfig(c).contextLength());
+    }
+
+    @Override
+    public Optional<ContrastiveHead> loadHead(Checkpoint c, Backend backend) {
+        if (recognize(c).isEmpty() || !c.contains("logit_scale") || !c.contains("logit_bias")) {
+            return Optional.empty();
+        }
+        Tensor scale = backend.parameter("logit_scale", c.read("logit_scale").reshape());
+        try {
+            return Optional.of(new SiglipHead(backend, scale, backend.parameter("logit_bias", c.read("logit_bias").reshape())));
+        } catch (RuntimeException e) {
+            scale.close();
+            throw e;
+        }
     }
 
     @Override

@@ -26,6 +26,29 @@ public final class Parameters implements AutoCloseable {
         this.owner = owner;
     }
 
+    /**
+     * Uploads weights one at a time as backend parameters, checking each shape; on failure everything uploaded so far
+     * is released.
+     */
+    public static Parameters load(Map<String, long[]> shapes, dev.visiontower.api.checkpoint.WeightSource weights,
+                                  dev.visiontower.api.Backend backend) {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+                dev.visiontower.api.HostTensor host = weights.load(e.getKey());
+                if (!java.util.Arrays.equals(host.shape(), e.getValue())) {
+                    throw new dev.visiontower.api.InvalidInputException("weight '" + weights.describe(e.getKey())
+                            + "': expected shape " + Shapes.format(e.getValue()) + ", got " + Shapes.format(host.shape()));
+                }
+                tensors.put(e.getKey(), backend.parameter(e.getKey(), host));
+            }
+        } catch (RuntimeException e) {
+            tensors.values().forEach(Tensor::close);
+            throw e;
+        }
+        return new Parameters(tensors);
+    }
+
     /** A view of the names under {@code prefix} (which should end with a dot). */
     public Parameters view(String sub) {
         return new Parameters(tensors, prefix + sub, false);

@@ -112,22 +112,7 @@ public final class VisionTransformer implements VisionModel {
      * from the heap one at a time. The weight source must have been validated against {@link #parameterShapes}.
      */
     public static VisionTransformer load(VitConfig config, WeightSource weights, Backend backend) {
-        Map<String, long[]> shapes = parameterShapes(config);
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
-        try {
-            for (Map.Entry<String, long[]> e : shapes.entrySet()) {
-                var host = weights.load(e.getKey());
-                if (!java.util.Arrays.equals(host.shape(), e.getValue())) {
-                    throw new InvalidInputException("weight '" + weights.describe(e.getKey()) + "': expected shape "
-                            + Shapes.format(e.getValue()) + ", got " + Shapes.format(host.shape()));
-                }
-                tensors.put(e.getKey(), backend.parameter(e.getKey(), host));
-            }
-        } catch (RuntimeException e) {
-            tensors.values().forEach(Tensor::close);
-            throw e;
-        }
-        return new VisionTransformer(config, backend, new Parameters(tensors));
+        return new VisionTransformer(config, backend, Parameters.load(parameterShapes(config), weights, backend));
     }
 
     public VitConfig config() {

@@ -3,7 +3,10 @@ package dev.visiontower.api.spi;
 import dev.visiontower.api.Backend;
 import dev.visiontower.api.checkpoint.Checkpoint;
 import dev.visiontower.api.image.ImagePreprocessor;
+import dev.visiontower.api.nn.ContrastiveHead;
+import dev.visiontower.api.nn.TextModel;
 import dev.visiontower.api.nn.VisionModel;
+import dev.visiontower.api.text.Tokenizer;
 
 import java.util.Optional;
 
@@ -29,4 +32,19 @@ public interface ModelFamilyProvider {
 
     /** The preprocessing the checkpoint expects. */
     ImagePreprocessor imagePreprocessor(Checkpoint checkpoint);
+
+    /** Builds the text encoder, or empty when the checkpoint has none (a vision-only checkpoint or family). */
+    default Optional<TextModel> loadText(Checkpoint checkpoint, Backend backend, LoadOptions options) {
+        return Optional.empty();
+    }
+
+    /** The tokenizer of the checkpoint's text tower, or empty when there is none. */
+    default Optional<Tokenizer> tokenizer(Checkpoint checkpoint) {
+        return Optional.empty();
+    }
+
+    /** The similarity and loss head of a dual encoder (logit scale and bias), or empty when there is none. */
+    default Optional<ContrastiveHead> loadHead(Checkpoint checkpoint, Backend backend) {
+        return Optional.empty();
+    }
 }
