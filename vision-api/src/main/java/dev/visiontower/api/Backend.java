@@ -39,6 +39,15 @@ public interface Backend extends AutoCloseable {
         return LayerFactory.DEFAULT;
     }
 
+    /**
+     * Gradients, when the backend trains.
+     *
+     * @throws UnsupportedCapabilityException when it does not ({@link Capability#TRAINING} absent)
+     */
+    default Autograd autograd() {
+        throw new UnsupportedCapabilityException(name(), Capability.TRAINING, "training (gradients)");
+    }
+
     /** Copies a host tensor to the backend; the result is registered in the current scope. */
     Tensor fromHost(HostTensor host);
 

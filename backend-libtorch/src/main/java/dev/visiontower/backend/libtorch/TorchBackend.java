@@ -29,7 +29,7 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 /** The libtorch backend: eager operations on CPU or one CUDA device. */
-final class TorchBackend implements Backend, Ops {
+final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
     static final String THREADS_PROPERTY = "visiontower.libtorch.threads";
 
     private final Device device;
@@ -105,6 +105,54 @@ final class TorchBackend implements Backend, Ops {
     @Override
     public Ops ops() {
         return this;
+    }
+
+    @Override
+    public dev.visiontower.api.Autograd autograd() {
+        return this;
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor requireGrad(dev.visiontower.api.Tensor leaf) {
+        if (!leaf.dtype().isFloatingPoint()) {
+            throw new InvalidInputException("only floating-point tensors take gradients, got " + leaf.dtype());
+        }
+        try (PointerScope ignored = new PointerScope()) {
+            t(leaf).requires_grad_(true);
+        }
+        return leaf;
+    }
+
+    @Override
+    public void backward(dev.visiontower.api.Tensor loss) {
+        if (loss.rank() != 0 && !(loss.rank() == 1 && loss.dim(0) == 1)) {
+            throw new InvalidInputException("backward needs a scalar loss, got " + Shapes.format(loss.shape()));
+        }
+        try (PointerScope ignored = new PointerScope()) {
+            t(loss).backward();
+        } catch (RuntimeException e) {
+            throw translate(e);
+        }
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor grad(dev.visiontower.api.Tensor leaf) {
+        Tensor native_ = t(leaf);
+        boolean has;
+        try (PointerScope ignored = new PointerScope()) {
+            has = native_.grad().defined();
+        }
+        return has ? wrap(() -> native_.grad().detach().clone()) : null;
+    }
+
+    @Override
+    public void zeroGrad(dev.visiontower.api.Tensor leaf) {
+        try (PointerScope ignored = new PointerScope()) {
+            Tensor g = t(leaf).grad();
+            if (g.defined()) {
+                g.zero_();
+            }
+        }
     }
 
     @Override
