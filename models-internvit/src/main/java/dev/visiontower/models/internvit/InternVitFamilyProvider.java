@@ -15,6 +15,10 @@ import dev.visiontower.api.nn.VisionTransformer;
 import dev.visiontower.api.nn.VitConfig;
 import dev.visiontower.api.nn.VitPresets;
 import dev.visiontower.api.spi.LoadOptions;
+import dev.visiontower.api.spi.PreprocessOptions;
+import dev.visiontower.api.nn.Parameters;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import dev.visiontower.api.spi.ModelFamilyProvider;
 
 import java.util.Optional;
@@ -146,12 +150,51 @@ public final class InternVitFamilyProvider implements ModelFamilyProvider {
         return m;
     }
 
+    /** Whether the checkpoint carries InternVL's projector ({@code mlp1.*}). */
+    static boolean hasProjector(Checkpoint c) {
+        return c.contains("mlp1.0.weight") && c.contains("mlp1.1.weight") && c.contains("mlp1.3.weight");
+    }
+
     @Override
     public VisionModel loadVision(Checkpoint c, Backend backend, LoadOptions options) {
         VitConfig cfg = visionConfig(c);
-        var weights = mapping(prefix(c), cfg).bind(c, VisionTransformer.parameterShapes(cfg), options.strict(),
-                c.dir().toString());
-        return VisionTransformer.load(cfg, weights, backend);
+        WeightMapping m = mapping(prefix(c), cfg);
+        boolean projector = hasProjector(c);
+        if (projector) {
+            m.ignore("mlp1\\..*");
+        }
+        var weights = m.bind(c, VisionTransformer.parameterShapes(cfg), options.strict(), c.dir().toString());
+        VisionTransformer vit = VisionTransformer.load(cfg, weights, backend);
+        if (!projector) {
+            return vit;
+        }
+        try {
+            long[] fc1 = c.info("mlp1.1.weight").shape();
+            Map<String, long[]> shapes = new LinkedHashMap<>();
+            shapes.put("norm.weight", new long[] {fc1[1]});
+            shapes.put("norm.bias", new long[] {fc1[1]});
+            shapes.put("fc1.weight", fc1);
+            shapes.put("fc1.bias", new long[] {fc1[0]});
+            shapes.put("fc2.weight", new long[] {fc1[0], fc1[0]});
+            shapes.put("fc2.bias", new long[] {fc1[0]});
+            if (fc1[1] != 4L * cfg.width()) {
+                throw new CheckpointException(c.dir() + ": mlp1.1.weight " + java.util.Arrays.toString(fc1)
+                        + " does not take the pixel-shuffled width 4 x " + cfg.width());
+            }
+            WeightMapping pm = new WeightMapping().map("norm.weight", "mlp1.0.weight").map("norm.bias", "mlp1.0.bias")
+                    .map("fc1.weight", "mlp1.1.weight").map("fc1.bias", "mlp1.1.bias")
+                    .map("fc2.weight", "mlp1.3.weight").map("fc2.bias", "mlp1.3.bias");
+            var pw = pm.bind(c, shapes, false, c.dir().toString());
+            int select = c.config().path("select_layer").asInt(-1);
+            if (select < -(cfg.depth() + 1) || select > cfg.depth()) {
+                throw new CheckpointException(c.dir() + ": select_layer " + select + " is outside the "
+                        + (cfg.depth() + 1) + " hidden states");
+            }
+            return new InternVlVisionModel(vit, new InternVlProjector(Parameters.load(shapes, pw, backend)), select);
+        } catch (RuntimeException e) {
+            vit.close();
+            throw e;
+        }
     }
 
     /** InternVL's eval transform: exact resize to the model size (bicubic), ImageNet mean and std. */
@@ -159,5 +202,14 @@ public final class InternVitFamilyProvider implements ModelFamilyProvider {
     public ImagePreprocessor imagePreprocessor(Checkpoint c) {
         int size = visionConfig(c).imageSize();
         return ImageTransform.exact(size, size, ImageTransform.IMAGENET_MEAN, ImageTransform.IMAGENET_STD);
+    }
+
+    /** With {@code tiles > 1}: InternVL's dynamic tiling, 1 to {@code tiles} tiles plus a thumbnail. */
+    @Override
+    public ImagePreprocessor imagePreprocessor(Checkpoint c, PreprocessOptions options) {
+        if (options.tiles() <= 1) {
+            return imagePreprocessor(c);
+        }
+        return new InternVlTiling(visionConfig(c).imageSize(), 1, options.tiles(), true);
     }
 }

@@ -33,6 +33,17 @@ public interface ModelFamilyProvider {
     /** The preprocessing the checkpoint expects. */
     ImagePreprocessor imagePreprocessor(Checkpoint checkpoint);
 
+    /**
+     * The preprocessing with options. Families without tiling accept only {@code tiles == 1}.
+     */
+    default ImagePreprocessor imagePreprocessor(Checkpoint checkpoint, PreprocessOptions options) {
+        if (options.tiles() > 1) {
+            throw new dev.visiontower.api.InvalidInputException("the " + name() + " family has no dynamic tiling "
+                    + "(--tiles is for InternVL-style models)");
+        }
+        return imagePreprocessor(checkpoint);
+    }
+
     /** Builds the text encoder, or empty when the checkpoint has none (a vision-only checkpoint or family). */
     default Optional<TextModel> loadText(Checkpoint checkpoint, Backend backend, LoadOptions options) {
         return Optional.empty();
