@@ -1,18 +1,13 @@
 package dev.visiontower.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.visiontower.api.Backend;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
-import dev.visiontower.api.Models;
 import dev.visiontower.api.Tensor;
 import dev.visiontower.api.checkpoint.Npy;
 import dev.visiontower.api.checkpoint.SafetensorsWriter;
 import dev.visiontower.api.nn.ForwardOptions;
 import dev.visiontower.api.nn.VisionOutput;
-import dev.visiontower.api.spi.LoadOptions;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -21,15 +16,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -70,14 +62,16 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--normalize", description = "L2-normalise image_embeds.")
     boolean normalize;
 
-    private enum Format { SAFETENSORS, NPY, JSONL }
+    @Option(names = "--tiles", paramLabel = "N", defaultValue = "1",
+            description = "InternVL dynamic tiling: up to N tiles per image plus a thumbnail (default: no tiling).")
+    int tiles;
 
     @Override
     public Integer call() throws IOException {
         if (batch < 1) {
             throw new InvalidInputException("--batch must be >= 1, got " + batch);
         }
-        Format format = format(output);
+        Outputs.Format format = Outputs.format(output);
         Path modelDir = common.modelDir();
         HostTensor pixels = input.pixels != null ? Inputs.readPixels(input.pixels) : null;
         List<Path> images = input.images;
@@ -93,17 +87,17 @@ final class EmbedCommand implements Callable<Integer> {
         List<HostTensor> last = new ArrayList<>();
         List<HostTensor> pooled = new ArrayList<>();
         List<HostTensor> embeds = new ArrayList<>();
-        try (Backend backend = common.openBackend();
-             Models.LoadedVision loaded = Models.loadVision(modelDir, backend, LoadOptions.STRICT)) {
-            err.println("model " + modelDir + " (" + loaded.format() + ") on " + backend.name() + "/"
-                    + backend.device());
+        List<Integer> rowsPerImage = new ArrayList<>();
+        try (Backend backend = common.openBackend(); DualEncoder model = new DualEncoder(modelDir, backend)) {
+            err.println("model " + model.describe());
+            var preprocessor = model.preprocessor(tiles);
             Progress progress = total > batch ? new Progress(err, "embedded", total) : null;
             ForwardOptions opts = new ForwardOptions(interpolate, false);
             for (long start = 0; start < total; start += batch) {
                 int n = (int) Math.min(batch, total - start);
                 HostTensor x = pixels != null ? pixels.slice0(start, n)
-                        : Inputs.preprocess(images.subList((int) start, (int) start + n), loaded.preprocessor());
-                try (Tensor t = backend.fromHost(x); VisionOutput out = loaded.model().forward(t, opts)) {
+                        : Inputs.preprocess(images.subList((int) start, (int) start + n), preprocessor, rowsPerImage);
+                try (Tensor t = backend.fromHost(x); VisionOutput out = model.vision().forward(t, opts)) {
                     last.add(out.lastHiddenState().toHost());
                     if (out.poolerOutput() != null) {
                         pooled.add(out.poolerOutput().toHost());
@@ -123,7 +117,7 @@ final class EmbedCommand implements Callable<Integer> {
         HostTensor embedding = !embeds.isEmpty() ? HostTensor.concat0(embeds)
                 : !pooled.isEmpty() ? HostTensor.concat0(pooled) : null;
         if (embedding != null && normalize) {
-            embedding = l2Normalize(embedding);
+            embedding = Outputs.l2Normalize(embedding);
         }
         switch (format) {
             case SAFETENSORS: {
@@ -142,9 +136,27 @@ final class EmbedCommand implements Callable<Integer> {
             case NPY:
                 Npy.write(output, requireEmbedding(embedding));
                 break;
-            case JSONL:
-                writeJsonl(requireEmbedding(embedding), images);
+            case JSONL: {
+                HostTensor e = requireEmbedding(embedding);
+                List<String> labels = null;
+                List<Integer> tileIndex = null;
+                if (images != null) {
+                    labels = new ArrayList<>();
+                    tileIndex = new ArrayList<>();
+                    for (int i = 0; i < images.size(); i++) {
+                        for (int t = 0; t < rowsPerImage.get(i); t++) {
+                            labels.add(images.get(i).toString());
+                            tileIndex.add(t);
+                        }
+                    }
+                    if (rowsPerImage.stream().allMatch(r -> r == 1)) {
+                        tileIndex = null;
+                    }
+                }
+                Outputs.writeJsonl(output, e.reshape(e.dim(0), e.numel() / e.dim(0)), "image", labels,
+                        "tile", tileIndex);
                 break;
+            }
             default:
                 throw new AssertionError(format);
         }
@@ -158,69 +170,5 @@ final class EmbedCommand implements Callable<Integer> {
                     + "last_hidden_state");
         }
         return e;
-    }
-
-    private static Format format(Path output) {
-        String n = output.getFileName().toString().toLowerCase(Locale.ROOT);
-        if (n.endsWith(".safetensors")) {
-            return Format.SAFETENSORS;
-        }
-        if (n.endsWith(".npy")) {
-            return Format.NPY;
-        }
-        if (n.endsWith(".jsonl")) {
-            return Format.JSONL;
-        }
-        throw new InvalidInputException(output + ": unknown output format, expected .safetensors, .npy or .jsonl");
-    }
-
-    static HostTensor l2Normalize(HostTensor t) {
-        float[] v = t.floats().clone();
-        int rows = (int) t.dim(0);
-        int cols = (int) (t.numel() / Math.max(1, rows));
-        for (int r = 0; r < rows; r++) {
-            double s = 0;
-            for (int c = 0; c < cols; c++) {
-                s += (double) v[r * cols + c] * v[r * cols + c];
-            }
-            double norm = Math.max(Math.sqrt(s), 1e-12);
-            for (int c = 0; c < cols; c++) {
-                v[r * cols + c] = (float) (v[r * cols + c] / norm);
-            }
-        }
-        return HostTensor.ofFloats(v, t.shape());
-    }
-
-    private void writeJsonl(HostTensor embedding, List<Path> images) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        int rows = (int) embedding.dim(0);
-        int cols = (int) (embedding.numel() / Math.max(1, rows));
-        float[] v = embedding.floats();
-        Path abs = output.toAbsolutePath();
-        if (abs.getParent() != null) {
-            Files.createDirectories(abs.getParent());
-        }
-        Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
-        try {
-            try (BufferedWriter w = Files.newBufferedWriter(tmp)) {
-                for (int r = 0; r < rows; r++) {
-                    ObjectNode line = json.createObjectNode();
-                    if (images != null) {
-                        line.put("image", images.get(r).toString());
-                    } else {
-                        line.put("index", r);
-                    }
-                    ArrayNode arr = line.putArray("embedding");
-                    for (int c = 0; c < cols; c++) {
-                        arr.add(v[r * cols + c]);
-                    }
-                    w.write(json.writeValueAsString(line));
-                    w.newLine();
-                }
-            }
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 }

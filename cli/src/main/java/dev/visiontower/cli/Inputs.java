@@ -48,12 +48,56 @@ final class Inputs {
         return t;
     }
 
+    /** Reads int64 {@code input_ids} (and {@code attention_mask} when present) from .safetensors or .npy. */
+    static dev.visiontower.api.text.Encoding readInputIds(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidInputException(file + ": no such file");
+        }
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        HostTensor ids;
+        HostTensor mask = null;
+        if (name.endsWith(".safetensors")) {
+            try (Safetensors s = Safetensors.open(file)) {
+                if (!s.contains("input_ids")) {
+                    throw new InvalidInputException(file + ": no tensor named 'input_ids' (found " + s.names() + ")");
+                }
+                ids = s.read("input_ids");
+                if (s.contains("attention_mask")) {
+                    mask = s.read("attention_mask");
+                }
+            }
+        } else if (name.endsWith(".npy")) {
+            ids = Npy.read(file);
+        } else {
+            throw new InvalidInputException(file + ": unsupported input-ids file, expected .safetensors or .npy");
+        }
+        if (ids.dtype() != dev.visiontower.api.DType.INT64 || ids.rank() != 2) {
+            throw new InvalidInputException(file + ": input_ids must be int64 [B, N], got " + ids.dtype()
+                    + Shapes.format(ids.shape()));
+        }
+        if (mask != null && (mask.dtype() != dev.visiontower.api.DType.INT64
+                || !java.util.Arrays.equals(mask.shape(), ids.shape()))) {
+            throw new InvalidInputException(file + ": attention_mask must be int64 " + Shapes.format(ids.shape())
+                    + ", got " + mask.dtype() + Shapes.format(mask.shape()));
+        }
+        return new dev.visiontower.api.text.Encoding(ids, mask);
+    }
+
     /** Decodes and preprocesses images; all must come out the same size. */
     static HostTensor preprocess(List<Path> images, ImagePreprocessor pre) {
+        return preprocess(images, pre, null);
+    }
+
+    /** As {@link #preprocess(List, ImagePreprocessor)}, also recording how many rows (tiles) each image gave. */
+    static HostTensor preprocess(List<Path> images, ImagePreprocessor pre, List<Integer> rowsPerImage) {
         List<HostTensor> parts = new ArrayList<>();
         for (Path p : images) {
             HostTensor t = pre.apply(ImageDecoding.read(p));
-            if (!parts.isEmpty() && !java.util.Arrays.equals(parts.get(0).shape(), t.shape())) {
+            if (rowsPerImage != null) {
+                rowsPerImage.add((int) t.dim(0));
+            }
+            if (!parts.isEmpty() && !java.util.Arrays.equals(java.util.Arrays.copyOfRange(parts.get(0).shape(), 1, 4),
+                    java.util.Arrays.copyOfRange(t.shape(), 1, 4))) {
                 throw new InvalidInputException(p + ": preprocessed to " + Shapes.format(t.shape()) + " but earlier "
                         + "images gave " + Shapes.format(parts.get(0).shape()));
             }

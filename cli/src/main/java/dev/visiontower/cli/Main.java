@@ -9,7 +9,8 @@ import java.io.PrintWriter;
 /** Entry point of the {@code visiontower} command. */
 @Command(name = "visiontower", mixinStandardHelpOptions = true, version = "visiontower 0.1.0",
         description = "Vision towers (CLIP, SigLIP, InternViT) on pluggable numeric backends.",
-        subcommands = {BackendsCommand.class, EmbedCommand.class, PreprocessCommand.class,
+        subcommands = {BackendsCommand.class, EmbedCommand.class, EmbedTextCommand.class, ScoreCommand.class,
+                ClassifyCommand.class, TokenizeCommand.class, PreprocessCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -6,6 +6,7 @@ import dev.visiontower.api.Models;
 import dev.visiontower.api.checkpoint.Checkpoint;
 import dev.visiontower.api.checkpoint.SafetensorsWriter;
 import dev.visiontower.api.image.ImagePreprocessor;
+import dev.visiontower.api.spi.PreprocessOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -35,6 +36,10 @@ final class PreprocessCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "PNG or JPEG files.")
     List<Path> images;
 
+    @Option(names = "--tiles", paramLabel = "N", defaultValue = "1",
+            description = "InternVL dynamic tiling: up to N tiles per image plus a thumbnail (default: no tiling).")
+    int tiles;
+
     @Override
     public Integer call() {
         if (!output.getFileName().toString().endsWith(".safetensors")) {
@@ -42,7 +47,7 @@ final class PreprocessCommand implements Callable<Integer> {
         }
         ImagePreprocessor pre;
         try (Checkpoint ckpt = Checkpoint.open(common.modelDir())) {
-            pre = Models.detect(ckpt).family().imagePreprocessor(ckpt);
+            pre = Models.detect(ckpt).family().imagePreprocessor(ckpt, new PreprocessOptions(tiles));
         }
         HostTensor pixels = Inputs.preprocess(images, pre);
         Map<String, HostTensor> out = new LinkedHashMap<>();

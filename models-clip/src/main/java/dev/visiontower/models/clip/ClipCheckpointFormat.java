@@ -111,7 +111,7 @@ public enum ClipCheckpointFormat {
                     Activation.fromHuggingFace(t.path("hidden_act").asText("quick_gelu")),
                     t.path("layer_norm_eps").asDouble(1e-5), true,
                     eos == 2 ? TextConfig.TextPooling.ARGMAX_ID : TextConfig.TextPooling.FIRST_EOS, eos, projection,
-                    false);
+                    false, true);
         }
 
         @Override
@@ -138,8 +138,7 @@ public enum ClipCheckpointFormat {
 
         @Override
         ClipTokenizer tokenizer(Checkpoint c, int contextLength) {
-            return ClipTokenizer.hasHuggingFaceFiles(c.dir()) ? ClipTokenizer.fromHuggingFace(c.dir(), contextLength)
-                    : ClipTokenizer.bundled(contextLength);
+            return tokenizerFor(c, textConfig(c), contextLength);
         }
 
         @Override
@@ -295,7 +294,7 @@ public enum ClipCheckpointFormat {
             int projection = c.contains("text_projection") ? (int) c.info("text_projection").shape()[1] : 0;
             return new TextConfig((int) tok[0], ctx, width, layers, heads, mlp,
                     quickGelu ? Activation.QUICK_GELU : Activation.GELU, 1e-5, true,
-                    TextConfig.TextPooling.ARGMAX_ID, 0, projection, false);
+                    TextConfig.TextPooling.ARGMAX_ID, 0, projection, false, true);
         }
 
         @Override
@@ -321,8 +320,7 @@ public enum ClipCheckpointFormat {
 
         @Override
         ClipTokenizer tokenizer(Checkpoint c, int contextLength) {
-            return ClipTokenizer.hasHuggingFaceFiles(c.dir()) ? ClipTokenizer.fromHuggingFace(c.dir(), contextLength)
-                    : ClipTokenizer.bundled(contextLength);
+            return tokenizerFor(c, textConfig(c), contextLength);
         }
 
         @Override
@@ -369,6 +367,17 @@ public enum ClipCheckpointFormat {
             }
         }
         return max + 1;
+    }
+
+    /**
+     * The tokenizer files shipped with the model, else open_clip's bundled merges when the tower has CLIP's
+     * vocabulary of 49408; null when neither fits.
+     */
+    static ClipTokenizer tokenizerFor(Checkpoint c, TextConfig cfg, int contextLength) {
+        if (ClipTokenizer.hasHuggingFaceFiles(c.dir())) {
+            return ClipTokenizer.fromHuggingFace(c.dir(), contextLength);
+        }
+        return cfg.vocabSize() == 49408 ? ClipTokenizer.bundled(contextLength) : null;
     }
 
     /** One OpenAI / open_clip residual block: packed {@code in_proj} split into q, k, v. */

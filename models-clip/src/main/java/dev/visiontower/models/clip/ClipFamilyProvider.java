@@ -76,7 +76,13 @@ public final class ClipFamilyProvider implements ModelFamilyProvider {
         if (!f.hasText(checkpoint)) {
             return Optional.empty();
         }
-        return Optional.of(f.tokenizer(checkpoint, f.textConfig(checkpoint).contextLength()));
+        return Optional.ofNullable(f.tokenizer(checkpoint, f.textConfig(checkpoint).contextLength()));
+    }
+
+    /** open_clip's tokenizer with the bundled merges, context length 77. */
+    @Override
+    public Optional<Tokenizer> defaultTokenizer() {
+        return Optional.of(ClipTokenizer.bundled(77));
     }
 
     @Override

@@ -145,7 +145,7 @@ public final class SiglipFamilyProvider implements ModelFamilyProvider {
                 t.path("intermediate_size").asInt(3072),
                 Activation.fromHuggingFace(t.path("hidden_act").asText("gelu_pytorch_tanh")),
                 t.path("layer_norm_eps").asDouble(1e-6), false, TextConfig.TextPooling.LAST, 1,
-                t.path("projection_size").asInt(width), true);
+                t.path("projection_size").asInt(width), true, false);
     }
 
     static WeightMapping textMapping(TextConfig cfg) {

@@ -19,10 +19,12 @@ import dev.visiontower.api.InvalidInputException;
  * @param eosTokenId     the end-of-text id for {@link TextPooling#FIRST_EOS}
  * @param projectionDim  output projection width ({@code proj.weight [E, D]}), 0 for none
  * @param projectionBias whether the projection has a bias (SigLIP's {@code head})
+ * @param paddingMask    whether an attention mask hides padding (CLIP); SigLIP's tower attends to its padding
+ *                       by design, so a mask passed to it is not used
  */
 public record TextConfig(int vocabSize, int contextLength, int width, int depth, int heads, int mlpWidth,
                          Activation activation, double normEps, boolean causal, TextPooling pooling, long eosTokenId,
-                         int projectionDim, boolean projectionBias) {
+                         int projectionDim, boolean projectionBias, boolean paddingMask) {
 
     /** Pooling rules of the text towers. */
     public enum TextPooling {

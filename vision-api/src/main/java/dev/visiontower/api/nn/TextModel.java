@@ -11,11 +11,15 @@ public interface TextModel extends AutoCloseable {
     /** Longest input in tokens. */
     int contextLength();
 
+    /** Number of token ids the tower knows (valid ids are {@code 0 .. vocabSize-1}). */
+    int vocabSize();
+
     /**
      * Encodes token ids.
      *
      * @param inputIds      {@code [B, N]} int64, N at most {@link #contextLength()}
-     * @param attentionMask {@code [B, N]} 1 for tokens, 0 for padding, or null to attend everywhere
+     * @param attentionMask {@code [B, N]} 1 for tokens, 0 for padding, or null to attend everywhere (towers that
+     *                      attend to padding by design, like SigLIP's, do not use it)
      * @param hiddenStates  also return per-block states
      */
     TextOutput forward(Tensor inputIds, Tensor attentionMask, boolean hiddenStates);

@@ -90,6 +90,11 @@ public final class TextTransformer implements TextModel {
     }
 
     @Override
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
+    @Override
     public TextOutput forward(Tensor inputIds, Tensor attentionMask, boolean outputHiddenStates) {
         long[] s = inputIds.shape();
         if (s.length != 2 || s[0] < 1 || s[1] < 1 || inputIds.dtype().isFloatingPoint()) {
@@ -108,7 +113,7 @@ public final class TextTransformer implements TextModel {
         try (TensorScope scope = backend.newScope()) {
             Tensor x = ops.add(ops.embedding(params.get("token_embed.weight"), inputIds),
                     ops.reshape(ops.narrow(params.get("pos_embed"), 0, 0, n), 1, n, d));
-            Tensor mask = attentionMask == null ? null : ops.paddingMask(attentionMask);
+            Tensor mask = attentionMask == null || !config.paddingMask() ? null : ops.paddingMask(attentionMask);
             List<Tensor> hidden = new ArrayList<>();
             if (outputHiddenStates) {
                 hidden.add(x);

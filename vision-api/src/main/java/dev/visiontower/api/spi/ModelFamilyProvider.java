@@ -54,6 +54,11 @@ public interface ModelFamilyProvider {
         return Optional.empty();
     }
 
+    /** The family's standard tokenizer when no checkpoint is at hand (CLIP's bundled BPE), or empty. */
+    default Optional<Tokenizer> defaultTokenizer() {
+        return Optional.empty();
+    }
+
     /** The similarity and loss head of a dual encoder (logit scale and bias), or empty when there is none. */
     default Optional<ContrastiveHead> loadHead(Checkpoint checkpoint, Backend backend) {
         return Optional.empty();

@@ -1,0 +1,124 @@
+package dev.visiontower.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.visiontower.api.Backend;
+import dev.visiontower.api.HostTensor;
+import dev.visiontower.api.InvalidInputException;
+import dev.visiontower.api.Tensor;
+import dev.visiontower.api.TensorScope;
+import dev.visiontower.api.nn.ContrastiveHead;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+/** {@code visiontower classify}: zero-shot classification with a dual encoder. */
+@Command(name = "classify", mixinStandardHelpOptions = true,
+        description = "Zero-shot classification: each label is put in the template, embedded, and compared with each "
+                + "image (softmax over labels for CLIP, independent sigmoids for SigLIP).")
+final class ClassifyCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--labels", required = true, paramLabel = "A,B,C", split = ",",
+            description = "Candidate labels, comma-separated.")
+    List<String> labels;
+
+    @Option(names = "--template", paramLabel = "TEXT", defaultValue = "a photo of a {}.",
+            description = "Prompt template; {} is replaced by the label (default: '${DEFAULT-VALUE}').")
+    String template;
+
+    @Option(names = "--top", paramLabel = "K", defaultValue = "3", description = "Labels shown per image (default: ${DEFAULT-VALUE}).")
+    int top;
+
+    @Option(names = "--json", description = "Print JSON instead of a table.")
+    boolean json;
+
+    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "PNG or JPEG files.")
+    List<Path> images;
+
+    @Override
+    public Integer call() throws Exception {
+        List<String> names = labels.stream().map(String::strip).filter(s -> !s.isEmpty()).collect(Collectors.toList());
+        if (names.isEmpty()) {
+            throw new InvalidInputException("--labels is empty");
+        }
+        if (top < 1) {
+            throw new InvalidInputException("--top must be >= 1, got " + top);
+        }
+        float[] probs;
+        ContrastiveHead.Probability kind;
+        try (Backend backend = common.openBackend(); DualEncoder model = new DualEncoder(common.modelDir(), backend);
+             TensorScope scope = backend.newScope()) {
+            spec.commandLine().getErr().println("model " + model.describe());
+            Tensor txt = model.textEmbeddings(model.tokenizer().encode(DualEncoder.fill(template, names)));
+            Tensor img = model.imageEmbeddings(model.pixels(images, 1), false);
+            Tensor logits = model.head().logitsPerImage(img, txt);
+            kind = model.head().probability();
+            Tensor p = kind == ContrastiveHead.Probability.SOFTMAX ? model.ops().softmax(logits, -1)
+                    : model.ops().exp(model.ops().logSigmoid(logits));
+            probs = p.toHost().floats();
+        }
+        int n = names.size();
+        List<Map<String, Object>> results = new ArrayList<>();
+        for (int i = 0; i < images.size(); i++) {
+            final int row = i;
+            Integer[] order = new Integer[n];
+            for (int j = 0; j < n; j++) {
+                order[j] = j;
+            }
+            Arrays.sort(order, Comparator.comparingDouble((Integer j) -> -probs[row * n + j]));
+            List<Map<String, Object>> topK = new ArrayList<>();
+            for (int k = 0; k < Math.min(top, n); k++) {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("label", names.get(order[k]));
+                e.put("probability", probs[row * n + order[k]]);
+                topK.add(e);
+            }
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("image", images.get(i).toString());
+            r.put("top", topK);
+            results.add(r);
+        }
+        var out = spec.commandLine().getOut();
+        if (json) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("probability", kind.name().toLowerCase(Locale.ROOT));
+            doc.put("results", results);
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
+            return 0;
+        }
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"IMAGE", "RANK", "LABEL", "PROBABILITY"});
+        for (Map<String, Object> r : results) {
+            @SuppressWarnings("unchecked")
+            List<Map<String, Object>> topK = (List<Map<String, Object>>) r.get("top");
+            for (int k = 0; k < topK.size(); k++) {
+                rows.add(new String[] {k == 0 ? (String) r.get("image") : "", Integer.toString(k + 1),
+                    (String) topK.get(k).get("label"),
+                    String.format(Locale.ROOT, "%.4f", (Float) topK.get(k).get("probability"))});
+            }
+        }
+        Table.print(out, rows);
+        out.println("(" + (kind == ContrastiveHead.Probability.SOFTMAX ? "softmax over the labels"
+                : "independent sigmoid per label") + ")");
+        return 0;
+    }
+}

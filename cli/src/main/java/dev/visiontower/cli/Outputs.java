@@ -1,0 +1,96 @@
+package dev.visiontower.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.visiontower.api.HostTensor;
+import dev.visiontower.api.InvalidInputException;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Locale;
+
+/** Output formats chosen by file extension. */
+final class Outputs {
+    private Outputs() {
+    }
+
+    enum Format { SAFETENSORS, NPY, JSONL }
+
+    static Format format(Path output) {
+        String n = output.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (n.endsWith(".safetensors")) {
+            return Format.SAFETENSORS;
+        }
+        if (n.endsWith(".npy")) {
+            return Format.NPY;
+        }
+        if (n.endsWith(".jsonl")) {
+            return Format.JSONL;
+        }
+        throw new InvalidInputException(output + ": unknown output format, expected .safetensors, .npy or .jsonl");
+    }
+
+    /** Row-wise L2 normalisation in double precision. */
+    static HostTensor l2Normalize(HostTensor t) {
+        float[] v = t.floats().clone();
+        int rows = (int) t.dim(0);
+        int cols = (int) (t.numel() / Math.max(1, rows));
+        for (int r = 0; r < rows; r++) {
+            double s = 0;
+            for (int c = 0; c < cols; c++) {
+                s += (double) v[r * cols + c] * v[r * cols + c];
+            }
+            double norm = Math.max(Math.sqrt(s), 1e-12);
+            for (int c = 0; c < cols; c++) {
+                v[r * cols + c] = (float) (v[r * cols + c] / norm);
+            }
+        }
+        return HostTensor.ofFloats(v, t.shape());
+    }
+
+    /**
+     * One JSON line per row: {@code {key: label, [extraKey: extra], "embedding": [...]}}; written to a temporary file
+     * and renamed into place.
+     */
+    static void writeJsonl(Path output, HostTensor embedding, String key, List<String> labels, String extraKey,
+                           List<Integer> extra) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        int rows = (int) embedding.dim(0);
+        int cols = (int) (embedding.numel() / Math.max(1, rows));
+        float[] v = embedding.floats();
+        Path abs = output.toAbsolutePath();
+        if (abs.getParent() != null) {
+            Files.createDirectories(abs.getParent());
+        }
+        Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
+        try {
+            try (BufferedWriter w = Files.newBufferedWriter(tmp)) {
+                for (int r = 0; r < rows; r++) {
+                    ObjectNode line = json.createObjectNode();
+                    if (labels != null) {
+                        line.put(key, labels.get(r));
+                    } else {
+                        line.put("index", r);
+                    }
+                    if (extra != null) {
+                        line.put(extraKey, extra.get(r));
+                    }
+                    ArrayNode arr = line.putArray("embedding");
+                    for (int c = 0; c < cols; c++) {
+                        arr.add(v[r * cols + c]);
+                    }
+                    w.write(json.writeValueAsString(line));
+                    w.newLine();
+                }
+            }
+            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

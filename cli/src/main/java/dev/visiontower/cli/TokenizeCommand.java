@@ -1,0 +1,92 @@
+package dev.visiontower.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.visiontower.api.InvalidInputException;
+import dev.visiontower.api.Models;
+import dev.visiontower.api.checkpoint.Checkpoint;
+import dev.visiontower.api.spi.ModelFamilyProvider;
+import dev.visiontower.api.text.Encoding;
+import dev.visiontower.api.text.Tokenizer;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+/** {@code visiontower tokenize}: token ids padded to the context length. */
+@Command(name = "tokenize", mixinStandardHelpOptions = true,
+        description = "Print token ids (padded to the context length) for texts.")
+final class TokenizeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    static final class Source {
+        @Option(names = "--model", paramLabel = "DIR", description = "Use this checkpoint's tokenizer.")
+        Path model;
+
+        @Option(names = "--family", paramLabel = "NAME",
+                description = "Use a family's standard tokenizer (clip: the bundled open_clip merges).")
+        String family;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    @Option(names = "--text", required = true, paramLabel = "TEXT", description = "Text (repeat for several).")
+    List<String> texts;
+
+    @Option(names = "--json", description = "Print a JSON list of {text, input_ids}.")
+    boolean json;
+
+    @Option(names = {"-v", "--verbose"}, description = "Print stack traces on errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        Tokenizer tok;
+        if (source.model != null) {
+            try (Checkpoint c = Checkpoint.open(source.model)) {
+                ModelFamilyProvider f = Models.detect(c).family();
+                tok = f.tokenizer(c).orElseThrow(() -> new InvalidInputException(source.model
+                        + ": no tokenizer for this checkpoint"));
+            }
+        } else {
+            List<ModelFamilyProvider> all = Models.families();
+            ModelFamilyProvider f = all.stream().filter(p -> p.name().equals(source.family)).findFirst()
+                    .orElseThrow(() -> new InvalidInputException("unknown family '" + source.family + "', expected one of "
+                            + all.stream().map(ModelFamilyProvider::name).collect(Collectors.toList())));
+            tok = f.defaultTokenizer().orElseThrow(() -> new InvalidInputException("the " + f.name()
+                    + " family has no standard tokenizer without a checkpoint; use --model DIR"));
+        }
+        Encoding enc = tok.encode(texts);
+        long[] ids = enc.inputIds().longs();
+        int len = tok.contextLength();
+        var out = spec.commandLine().getOut();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("text", texts.get(i));
+            r.put("input_ids", Arrays.copyOfRange(ids, i * len, (i + 1) * len));
+            rows.add(r);
+        }
+        if (json) {
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows));
+        } else {
+            for (Map<String, Object> r : rows) {
+                out.println(r.get("text"));
+                out.println("  " + Arrays.toString((long[]) r.get("input_ids")));
+            }
+        }
+        return 0;
+    }
+}
