@@ -51,6 +51,12 @@ public record TextConfig(int vocabSize, int contextLength, int width, int depth,
         }
     }
 
+    /** The same tower without its output projection (the part Hugging Face calls {@code text_model}). */
+    public TextConfig withoutProjection() {
+        return new TextConfig(vocabSize, contextLength, width, depth, heads, mlpWidth, activation, normEps, causal,
+                pooling, eosTokenId, 0, false, paddingMask);
+    }
+
     /** The block architecture. */
     public BlockSpec blockSpec() {
         return new BlockSpec(width, heads, mlpWidth, activation, NormKind.LAYER_NORM, normEps, false, false, true,

@@ -60,6 +60,38 @@ class VitConfigTest {
                 VisionTransformer.parameterCount(VitPresets.internVit6b448()));
     }
 
+    /** Text towers and whole dual encoders: vision (with projection) + text (with projection) + logit scalars. */
+    @Test
+    void textTowersAndWholeModelsHaveTheReferenceParameterCounts() throws IOException {
+        JsonNode counts = new ObjectMapper().readTree(Golden.dir("param_counts").resolve("param_counts.json").toFile());
+        Object[][] clip = {
+            {"openai/clip-vit-base-patch32", VitPresets.clipVitB32(), TextPresets.clipBase()},
+            {"openai/clip-vit-base-patch16", VitPresets.clipVitB16(), TextPresets.clipBase()},
+            {"openai/clip-vit-large-patch14", VitPresets.clipVitL14(), TextPresets.clipLarge()},
+            {"openai/clip-vit-large-patch14-336", VitPresets.clipVitL14_336(), TextPresets.clipLarge()},
+        };
+        for (Object[] c : clip) {
+            JsonNode n = find(counts, (String) c[0]).path("counts");
+            TextConfig text = (TextConfig) c[2];
+            long textTower = TextTransformer.parameterCount(text.withoutProjection());
+            assertEquals(n.path("text_tower (CLIPModel.text_model)").asLong(-1), textTower, c[0] + " text tower");
+            assertEquals(n.path("whole_model (CLIPModel)").asLong(-1), VisionTransformer.parameterCount((VitConfig) c[1])
+                    + TextTransformer.parameterCount(text) + 1, c[0] + " whole model");
+        }
+        Object[][] siglip = {
+            {"google/siglip-base-patch16-224", VitPresets.siglipBase16_224(), TextPresets.siglipBase()},
+            {"google/siglip-so400m-patch14-384", VitPresets.siglipSo400m14_384(), TextPresets.siglipSo400m()},
+        };
+        for (Object[] c : siglip) {
+            JsonNode n = find(counts, (String) c[0]).path("counts");
+            long text = TextTransformer.parameterCount((TextConfig) c[2]);
+            assertEquals(n.path("text_tower (SiglipModel.text_model, incl. head Linear)").asLong(-1), text,
+                    c[0] + " text tower");
+            assertEquals(n.path("whole_model (SiglipModel)").asLong(-1),
+                    VisionTransformer.parameterCount((VitConfig) c[1]) + text + 2, c[0] + " whole model");
+        }
+    }
+
     private static JsonNode find(JsonNode counts, String model) {
         for (JsonNode m : counts.path("models")) {
             if (m.path("model").asText().equals(model)) {
