@@ -117,6 +117,59 @@ class TextCommandsTest {
         assertTrue(table.out().startsWith("IMAGE") && table.out().contains("softmax over the labels"), table.out());
     }
 
+    /** A SentencePiece unigram model written field by field (protobuf wire format): letters, with and without ▁. */
+    private static byte[] tinySentencePiece() {
+        java.io.ByteArrayOutputStream model = new java.io.ByteArrayOutputStream();
+        java.util.List<String> pieces = new java.util.ArrayList<>(List.of("<pad>", "</s>", "<unk>", "\u2581"));
+        for (char c = 'a'; c <= 'z'; c++) {
+            pieces.add(String.valueOf(c));
+            pieces.add("\u2581" + c);
+        }
+        for (int i = 0; i < pieces.size(); i++) {
+            java.io.ByteArrayOutputStream p = new java.io.ByteArrayOutputStream();
+            byte[] text = pieces.get(i).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            p.write(0x0a);
+            p.write(text.length);
+            p.writeBytes(text);
+            p.write(0x15); // field 2, fixed32 score
+            int bits = Float.floatToIntBits(i < 3 ? 0f : -1f - i * 0.01f);
+            for (int k = 0; k < 4; k++) {
+                p.write((bits >>> (8 * k)) & 0xff);
+            }
+            p.write(0x18); // field 3, type
+            p.write(i == 0 || i == 1 ? 3 : i == 2 ? 2 : 1);
+            model.write(0x0a);
+            model.write(p.size());
+            model.writeBytes(p.toByteArray());
+        }
+        model.writeBytes(new byte[] {0x12, 0x02, 0x18, 0x01}); // trainer_spec { model_type: UNIGRAM }
+        model.writeBytes(new byte[] {0x1a, 0x06, 0x18, 0x01, 0x20, 0x01, 0x28, 0x01}); // normalizer flags
+        return model.toByteArray();
+    }
+
+    @Test
+    void classifyWithSiglipUsesIndependentSigmoids() throws IOException {
+        Path dir = tmp.resolve("siglip-with-tokenizer");
+        Files.createDirectories(dir);
+        Files.copy(golden("siglip_full").resolve("config.json"), dir.resolve("config.json"));
+        Files.copy(golden("siglip_full").resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        Files.write(dir.resolve("spiece.model"), tinySentencePiece());
+        String img = CliTest.root().resolve("samples/images/img_shapes.png").toString();
+        CliTest.Result r = run("classify", "--model", dir.toString(), "--labels", "red circle,blue square", "--json", img);
+        assertEquals(0, r.code(), r.err());
+        JsonNode doc = new ObjectMapper().readTree(r.out());
+        assertEquals("sigmoid", doc.path("probability").asText());
+        for (JsonNode e : doc.path("results").get(0).path("top")) {
+            double p = e.path("probability").asDouble();
+            assertTrue(p > 0 && p < 1, "sigmoid probability " + p);
+        }
+        CliTest.Result tok = run("tokenize", "--model", dir.toString(), "--text", "a cat", "--json");
+        assertEquals(0, tok.code(), tok.err());
+        JsonNode ids = new ObjectMapper().readTree(tok.out()).get(0).get("input_ids");
+        assertEquals(12, ids.size(), "SigLIP pads to its context length");
+        assertEquals("[5,9,4,42,1,1,1,1,1,1,1,1]", ids.toString(), "▁a ▁c a t, </s>, then </s> padding");
+    }
+
     @Test
     void mismatchedTokenizerIsRefusedBeforeTheModelRuns() throws IOException {
         Path ids = tmp.resolve("ids.safetensors");
