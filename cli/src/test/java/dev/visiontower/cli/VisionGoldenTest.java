@@ -33,16 +33,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * bfloat16 at the bfloat16 tolerance.
  */
 class VisionGoldenTest {
-    private static Backend backend;
+    private static Backend torch;
+    private static Backend onnx;
 
     @BeforeAll
     static void open() {
-        backend = Backends.open("libtorch", Device.CPU);
+        torch = Backends.open("libtorch", Device.CPU);
+        onnx = Backends.open("onnx", Device.CPU);
     }
 
     @AfterAll
     static void close() {
-        backend.close();
+        torch.close();
+        onnx.close();
     }
 
     @ParameterizedTest(name = "{0}")
@@ -60,7 +63,15 @@ class VisionGoldenTest {
     })
     void float32MatchesTheReference(String caseName, String prefix, String embedsKey, boolean interpolate,
                                     String family, String format) {
+        for (Backend backend : new Backend[] {torch, onnx}) {
+            float32MatchesTheReference(backend, caseName, prefix, embedsKey, interpolate, family, format);
+        }
+    }
+
+    private void float32MatchesTheReference(Backend backend, String caseName, String prefix, String embedsKey,
+                                            boolean interpolate, String family, String format) {
         Path dir = CliTest.golden(caseName);
+        String label = caseName + " [" + backend.name() + "]";
         long before = backend.liveTensors();
         try (Checkpoint ckpt = Checkpoint.open(dir);
              Safetensors io = Safetensors.open(dir.resolve("io.safetensors"))) {
@@ -71,18 +82,18 @@ class VisionGoldenTest {
                 long params = backend.liveTensors() - before;
                 try (Tensor pixels = backend.fromHost(io.read("pixel_values"));
                      VisionOutput out = model.forward(pixels, new ForwardOptions(interpolate, true))) {
-                    check(out.lastHiddenState(), io.read(prefix + "last_hidden_state"), caseName + " last_hidden_state",
+                    check(out.lastHiddenState(), io.read(prefix + "last_hidden_state"), label + " last_hidden_state",
                             Tolerance.FLOAT32);
-                    check(out.poolerOutput(), io.read(prefix + "pooler_output"), caseName + " pooler_output",
+                    check(out.poolerOutput(), io.read(prefix + "pooler_output"), label + " pooler_output",
                             Tolerance.FLOAT32);
                     if (!embedsKey.isEmpty()) {
                         assertNotNull(out.imageEmbeds());
-                        check(out.imageEmbeds(), io.read(embedsKey), caseName + " " + embedsKey, Tolerance.FLOAT32);
+                        check(out.imageEmbeds(), io.read(embedsKey), label + " " + embedsKey, Tolerance.FLOAT32);
                     }
                     int n = 0;
                     while (io.contains(prefix + "hidden_states." + n)) {
                         check(out.hiddenStates().get(n), io.read(prefix + "hidden_states." + n),
-                                caseName + " hidden_states." + n, Tolerance.FLOAT32);
+                                label + " hidden_states." + n, Tolerance.FLOAT32);
                         n++;
                     }
                     assertTrue(n == 0 || n == out.hiddenStates().size(), "number of hidden states");

@@ -36,6 +36,16 @@ public abstract class AbstractTensor implements Tensor {
         return dtype;
     }
 
+    /** The shape, readable after close (for backends whose graphs still refer to closed tensors). */
+    protected final long[] rawShape() {
+        return shape.clone();
+    }
+
+    /** The dtype, readable after close. */
+    protected final DType rawDType() {
+        return dtype;
+    }
+
     @Override
     public boolean isClosed() {
         return closed.get();

@@ -1,0 +1,904 @@
+package dev.visiontower.backend.onnx;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.visiontower.api.Activation;
+import dev.visiontower.api.Backend;
+import dev.visiontower.api.DType;
+import dev.visiontower.api.Device;
+import dev.visiontower.api.HostTensor;
+import dev.visiontower.api.InvalidInputException;
+import dev.visiontower.api.Ops;
+import dev.visiontower.api.Shapes;
+import dev.visiontower.api.Tensor;
+import dev.visiontower.api.TensorScope;
+import dev.visiontower.api.VisionTowerException;
+import dev.visiontower.api.spi.BackendOptions;
+import dev.visiontower.api.spi.Capability;
+import dev.visiontower.api.spi.TensorRegistry;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The ONNX Runtime backend: every operation records a node; reading a result compiles the pending graph (once per
+ * structure and shapes) and runs it. Weights are shared with every compiled session without copies.
+ */
+final class OrtBackend implements Backend, Ops {
+    static final String THREADS_PROPERTY = "visiontower.onnx.threads";
+    static final String CACHE_PROPERTY = "visiontower.onnx.cacheSize";
+
+    private final OrtEnvironment env;
+    private final int threads;
+    private final TensorRegistry registry = new TensorRegistry();
+    private final AtomicLong ids = new AtomicLong();
+    private final Set<OrtTensor> pending = ConcurrentHashMap.newKeySet();
+    private final Map<String, Compiled> cache;
+    private final int cacheSize;
+    private volatile boolean closed;
+
+    /** A compiled graph: the session and the order of its inputs. */
+    private record Compiled(OrtSession session, Set<Long> parameterIds) {
+    }
+
+    OrtBackend(OrtEnvironment env, BackendOptions options) {
+        if (options.device().kind() != Device.Kind.CPU) {
+            throw new InvalidInputException("backend 'onnx' runs on the CPU in this build (the gpu profile brings "
+                    + "onnxruntime_gpu), not on " + options.device());
+        }
+        if (options.dtype() != DType.FLOAT32) {
+            throw new dev.visiontower.api.UnsupportedCapabilityException(OrtBackendProvider.NAME,
+                    options.dtype() == DType.BFLOAT16 ? Capability.BFLOAT16 : Capability.FLOAT16,
+                    options.dtype() + " compute on the CPU");
+        }
+        this.env = env;
+        int t = options.threads();
+        this.threads = t > 0 ? t : Integer.getInteger(THREADS_PROPERTY, 0);
+        this.cacheSize = Math.max(1, Integer.getInteger(CACHE_PROPERTY, 8));
+        this.cache = new LinkedHashMap<>(16, 0.75f, true);
+    }
+
+    @Override
+    public String name() {
+        return OrtBackendProvider.NAME;
+    }
+
+    @Override
+    public Device device() {
+        return Device.CPU;
+    }
+
+    @Override
+    public DType dtype() {
+        return DType.FLOAT32;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.of(Capability.INFERENCE, Capability.FLOAT32, Capability.GRAPH_COMPILATION);
+    }
+
+    @Override
+    public Ops ops() {
+        return this;
+    }
+
+    @Override
+    public TensorScope newScope() {
+        return registry.newScope();
+    }
+
+    @Override
+    public long liveTensors() {
+        return registry.live();
+    }
+
+    /** Number of compiled sessions held (for tests and diagnostics). */
+    synchronized int compiledSessions() {
+        return cache.size();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Compiled c : cache.values()) {
+            closeQuietly(c.session());
+        }
+        cache.clear();
+    }
+
+    private static void closeQuietly(OrtSession s) {
+        try {
+            s.close();
+        } catch (OrtException ignored) {
+            // a session that fails to close holds nothing we can release
+        }
+    }
+
+    // ---- tensors ----
+
+    @Override
+    public Tensor fromHost(HostTensor host) {
+        return leaf(host, OrtTensor.Kind.INPUT, true);
+    }
+
+    @Override
+    public Tensor parameter(String name, HostTensor host) {
+        if (host.dtype() != DType.FLOAT32) {
+            throw new InvalidInputException("parameter '" + name + "' must be float32, got " + host.dtype());
+        }
+        return leaf(host, OrtTensor.Kind.PARAMETER, false);
+    }
+
+    private OrtTensor leaf(HostTensor host, OrtTensor.Kind kind, boolean scoped) {
+        if (host.dtype() != DType.FLOAT32 && host.dtype() != DType.INT64) {
+            throw new InvalidInputException("backend 'onnx' takes float32 or int64 tensors, got " + host.dtype());
+        }
+        return new OrtTensor(this, registry, ids.incrementAndGet(), kind, host.shape(), host.dtype(), host, null, scoped);
+    }
+
+    void released(OrtTensor t) {
+        pending.remove(t);
+        if (t.kind == OrtTensor.Kind.PARAMETER) {
+            evictSessionsUsing(t.id);
+        }
+    }
+
+    private synchronized void evictSessionsUsing(long parameterId) {
+        cache.values().removeIf(c -> {
+            if (c.parameterIds().contains(parameterId)) {
+                closeQuietly(c.session());
+                return true;
+            }
+            return false;
+        });
+    }
+
+    private OrtTensor t(Tensor x) {
+        if (!(x instanceof OrtTensor) || ((OrtTensor) x).backend != this) {
+            throw new IllegalArgumentException("tensor of backend '" + x.backend().name()
+                    + "' passed to this 'onnx' backend");
+        }
+        OrtTensor o = (OrtTensor) x;
+        if (o.isClosed()) {
+            throw new IllegalStateException("tensor " + Shapes.format(o.dims()) + " of backend 'onnx' is closed");
+        }
+        return o;
+    }
+
+    /** Records a node; inputs are tensors of this backend, constant host tensors, or null (omitted). */
+    private OrtTensor node(String op, long[] shape, DType dtype, Protobuf attributes, Object... inputs) {
+        List<Object> in = new ArrayList<>(inputs.length);
+        for (Object o : inputs) {
+            in.add(o instanceof Tensor ? t((Tensor) o) : o);
+        }
+        OrtTensor out = new OrtTensor(this, registry, ids.incrementAndGet(), OrtTensor.Kind.COMPUTED, shape, dtype,
+                null, new OrtTensor.Node(op, in, attributes), true);
+        pending.add(out);
+        return out;
+    }
+
+    private static HostTensor scalar(float v) {
+        return HostTensor.ofFloats(new float[] {v});
+    }
+
+    private static HostTensor longs(long... v) {
+        return HostTensor.ofLongs(v, v.length);
+    }
+
+    private static int axis(int dim, int rank) {
+        int a = dim < 0 ? dim + rank : dim;
+        if (a < 0 || a >= rank) {
+            throw new InvalidInputException("dimension " + dim + " is out of range for rank " + rank);
+        }
+        return a;
+    }
+
+    static long[] broadcast(long[] a, long[] b) {
+        int n = Math.max(a.length, b.length);
+        long[] out = new long[n];
+        for (int i = 0; i < n; i++) {
+            long x = i - (n - a.length) >= 0 ? a[i - (n - a.length)] : 1;
+            long y = i - (n - b.length) >= 0 ? b[i - (n - b.length)] : 1;
+            if (x != y && x != 1 && y != 1) {
+                throw new InvalidInputException("shapes " + Shapes.format(a) + " and " + Shapes.format(b)
+                        + " do not broadcast");
+            }
+            out[i] = Math.max(x, y);
+        }
+        return out;
+    }
+
+    private OrtTensor binary(String op, Tensor a, Tensor b) {
+        return node(op, broadcast(t(a).dims(), t(b).dims()), t(a).type(), null, a, b);
+    }
+
+    // ---- graph execution ----
+
+    /** Computes every pending result (the requested one included) with one session run. */
+    synchronized void flush(OrtTensor requested) {
+        if (requested.value != null) {
+            return;
+        }
+        if (closed) {
+            throw new IllegalStateException("backend 'onnx' is closed");
+        }
+        List<OrtTensor> outputs = new ArrayList<>(pending);
+        if (!outputs.contains(requested)) {
+            outputs.add(requested);
+        }
+        outputs.sort((x, y) -> Long.compare(x.id, y.id));
+        GraphBuild g = new GraphBuild();
+        for (OrtTensor o : outputs) {
+            g.visit(o);
+        }
+        Compiled compiled = compile(g, outputs);
+        Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<OrtTensor, String> e : g.inputs.entrySet()) {
+                feeds.put(e.getValue(), onnxTensor(e.getKey().value));
+            }
+            Set<String> names = new java.util.LinkedHashSet<>();
+            for (OrtTensor o : outputs) {
+                names.add(g.names.get(o));
+            }
+            try (OrtSession.Result r = compiled.session().run(feeds, names)) {
+                for (OrtTensor o : outputs) {
+                    OnnxValue v = r.get(g.names.get(o)).orElseThrow();
+                    o.value = toHost((OnnxTensor) v, o);
+                    o.producer = null;
+                    pending.remove(o);
+                }
+            }
+        } catch (OrtException e) {
+            throw new VisionTowerException("onnx: running the graph failed: " + e.getMessage(), e);
+        } finally {
+            feeds.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private OnnxTensor onnxTensor(HostTensor h) throws OrtException {
+        if (h.dtype() == DType.FLOAT32) {
+            return OnnxTensor.createTensor(env, FloatBuffer.wrap(h.floats()), h.shape());
+        }
+        return OnnxTensor.createTensor(env, LongBuffer.wrap(h.longs()), h.shape());
+    }
+
+    private static HostTensor toHost(OnnxTensor v, OrtTensor expected) throws OrtException {
+        long[] shape = v.getInfo().getShape();
+        if (!Arrays.equals(shape, expected.dims())) {
+            throw new VisionTowerException("onnx: internal shape mismatch: ONNX Runtime computed "
+                    + Shapes.format(shape) + " where " + Shapes.format(expected.dims()) + " was recorded");
+        }
+        if (expected.type() == DType.INT64) {
+            LongBuffer b = v.getLongBuffer();
+            long[] out = new long[b.remaining()];
+            b.get(out);
+            return HostTensor.ofLongs(out, shape);
+        }
+        FloatBuffer b = v.getFloatBuffer();
+        float[] out = new float[b.remaining()];
+        b.get(out);
+        return HostTensor.ofFloats(out, shape);
+    }
+
+    /** The subgraph needed by a set of outputs, with local names and a structural key. */
+    private final class GraphBuild {
+        final Map<OrtTensor, String> names = new IdentityHashMap<>();
+        final Map<OrtTensor, String> inputs = new LinkedHashMap<>();
+        final Map<OrtTensor, String> parameters = new LinkedHashMap<>();
+        final List<Protobuf> nodes = new ArrayList<>();
+        final List<Protobuf> constants = new ArrayList<>();
+        final StringBuilder key = new StringBuilder();
+        int values;
+
+        String visit(OrtTensor t) {
+            String known = names.get(t);
+            if (known != null) {
+                return known;
+            }
+            String name;
+            if (t.value != null) {
+                if (t.kind == OrtTensor.Kind.PARAMETER) {
+                    name = "w" + parameters.size();
+                    parameters.put(t, name);
+                    key.append("P").append(t.id);
+                } else {
+                    name = "in" + inputs.size();
+                    inputs.put(t, name);
+                    key.append("I").append(t.type());
+                }
+                key.append(Arrays.toString(t.dims())).append(';');
+            } else {
+                OrtTensor.Node n = t.producer;
+                String[] in = new String[n.inputs().size()];
+                for (int i = 0; i < in.length; i++) {
+                    Object o = n.inputs().get(i);
+                    if (o == null) {
+                        in[i] = "";
+                    } else if (o instanceof OrtTensor) {
+                        in[i] = visit((OrtTensor) o);
+                    } else {
+                        HostTensor c = (HostTensor) o;
+                        in[i] = "c" + constants.size();
+                        constants.add(OnnxGraph.tensor(in[i], c));
+                        key.append("C").append(c.dtype()).append(Arrays.toString(c.shape()))
+                                .append(Arrays.hashCode(OnnxGraph.rawBytes(c))).append(';');
+                    }
+                }
+                name = "v" + values++;
+                nodes.add(OnnxGraph.node(n.op(), "", in, name, n.attributes()));
+                key.append(n.op()).append(Arrays.toString(in)).append("->").append(name);
+                if (n.attributes() != null) {
+                    key.append('{').append(Arrays.hashCode(n.attributes().toByteArray())).append('}');
+                }
+                key.append(';');
+            }
+            names.put(t, name);
+            return name;
+        }
+    }
+
+    private Compiled compile(GraphBuild g, List<OrtTensor> outputs) {
+        StringBuilder key = new StringBuilder(g.key).append("OUT");
+        for (OrtTensor o : outputs) {
+            key.append(g.names.get(o)).append(',');
+        }
+        String digest = sha256(key.toString());
+        Compiled c = cache.get(digest);
+        if (c != null) {
+            return c;
+        }
+        Protobuf graph = new Protobuf();
+        for (Protobuf n : g.nodes) {
+            graph.message(1, n);
+        }
+        graph.string(2, "visiontower");
+        for (Protobuf k : g.constants) {
+            graph.message(5, k);
+        }
+        for (Map.Entry<OrtTensor, String> e : g.inputs.entrySet()) {
+            graph.message(11, OnnxGraph.valueInfo(e.getValue(), e.getKey().type(), e.getKey().dims(), "batch"));
+        }
+        for (Map.Entry<OrtTensor, String> e : g.parameters.entrySet()) {
+            graph.message(5, OnnxGraph.externalTensor(e.getValue(), e.getKey().type(), e.getKey().dims(),
+                    Shapes.numel(e.getKey().dims()) * 4));
+        }
+        for (OrtTensor o : outputs) {
+            graph.message(12, OnnxGraph.valueInfo(g.names.get(o), o.type(), o.dims(), "batch"));
+        }
+        byte[] model = OnnxGraph.model(graph);
+        Set<Long> paramIds = new HashSet<>();
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (threads > 0) {
+                opts.setIntraOpNumThreads(threads);
+            }
+            opts.setInterOpNumThreads(1);
+            Map<String, ai.onnxruntime.OnnxTensorLike> external = new HashMap<>();
+            for (Map.Entry<OrtTensor, String> e : g.parameters.entrySet()) {
+                external.put(e.getValue(), shared(e.getKey()));
+                paramIds.add(e.getKey().id);
+            }
+            if (!external.isEmpty()) {
+                opts.addExternalInitializers(external);
+            }
+            OrtSession session = env.createSession(model, opts);
+            c = new Compiled(session, paramIds);
+        } catch (OrtException e) {
+            throw new VisionTowerException("onnx: compiling the graph failed: " + e.getMessage(), e);
+        }
+        cache.put(digest, c);
+        if (cache.size() > cacheSize) {
+            var it = cache.entrySet().iterator();
+            Compiled old = it.next().getValue();
+            it.remove();
+            closeQuietly(old.session());
+        }
+        return c;
+    }
+
+    /** The weight as a native tensor over a direct buffer, created once and shared by every session. */
+    private OnnxTensor shared(OrtTensor p) throws OrtException {
+        synchronized (p) {
+            if (p.shared == null) {
+                float[] f = p.value.floats();
+                FloatBuffer direct = ByteBuffer.allocateDirect(f.length * 4).order(ByteOrder.nativeOrder())
+                        .asFloatBuffer();
+                direct.put(f).flip();
+                p.shared = OnnxTensor.createTensor(env, direct, p.dims());
+            }
+            return p.shared;
+        }
+    }
+
+    private static String sha256(String s) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            StringBuilder sb = new StringBuilder();
+            for (byte b : d) {
+                sb.append(String.format("%02x", b));
+            }
+            return sb.toString();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ---- ops ----
+
+    @Override
+    public Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        long[] xs = t(x).dims();
+        long[] w = t(weight).dims();
+        if (w.length != 2 || xs.length == 0 || xs[xs.length - 1] != w[1]) {
+            throw new InvalidInputException("linear: input " + Shapes.format(xs) + " does not match weight "
+                    + Shapes.format(w));
+        }
+        Protobuf perm = OnnxGraph.attrs();
+        OnnxGraph.attrInts(perm, "perm", 1, 0);
+        OrtTensor wt = node("Transpose", new long[] {w[1], w[0]}, DType.FLOAT32, perm, weight);
+        long[] out = xs.clone();
+        out[out.length - 1] = w[0];
+        OrtTensor y = node("MatMul", out, DType.FLOAT32, null, x, wt);
+        wt.close();
+        if (bias == null) {
+            return y;
+        }
+        OrtTensor r = node("Add", out, DType.FLOAT32, null, y, bias);
+        y.close();
+        return r;
+    }
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b) {
+        long[] as = t(a).dims();
+        long[] bs = t(b).dims();
+        if (as.length < 2 || bs.length < 2 || as[as.length - 1] != bs[bs.length - 2]) {
+            throw new InvalidInputException("matmul: " + Shapes.format(as) + " x " + Shapes.format(bs));
+        }
+        long[] batch = broadcast(Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
+        long[] out = Arrays.copyOf(batch, batch.length + 2);
+        out[batch.length] = as[as.length - 2];
+        out[batch.length + 1] = bs[bs.length - 1];
+        return node("MatMul", out, t(a).type(), null, a, b);
+    }
+
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        return binary("Add", a, b);
+    }
+
+    @Override
+    public Tensor sub(Tensor a, Tensor b) {
+        return binary("Sub", a, b);
+    }
+
+    @Override
+    public Tensor mul(Tensor a, Tensor b) {
+        return binary("Mul", a, b);
+    }
+
+    @Override
+    public Tensor scale(Tensor x, double factor) {
+        return node("Mul", t(x).dims(), t(x).type(), null, x, scalar((float) factor));
+    }
+
+    @Override
+    public Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        Protobuf a = OnnxGraph.attrs();
+        OnnxGraph.attrInt(a, "axis", -1);
+        OnnxGraph.attrFloat(a, "epsilon", (float) eps);
+        return node("LayerNormalization", t(x).dims(), DType.FLOAT32, a, x, weight, bias);
+    }
+
+    @Override
+    public Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
+        long[] s = t(x).dims();
+        long[] reduced = s.clone();
+        reduced[reduced.length - 1] = 1;
+        Protobuf keep = OnnxGraph.attrs();
+        OnnxGraph.attrInt(keep, "keepdims", 1);
+        try (TensorScope scope = newScope()) {
+            Tensor sq = node("Mul", s, DType.FLOAT32, null, x, x);
+            Tensor ms = node("ReduceMean", reduced, DType.FLOAT32, keep, sq, longs(-1));
+            Tensor rms = node("Sqrt", reduced, DType.FLOAT32, null, node("Add", reduced, DType.FLOAT32, null, ms,
+                    scalar((float) eps)));
+            Tensor y = node("Div", s, DType.FLOAT32, null, x, rms);
+            return scope.keep(node("Mul", s, DType.FLOAT32, null, y, weight));
+        }
+    }
+
+    @Override
+    public Tensor activation(Tensor x, Activation activation) {
+        long[] s = t(x).dims();
+        switch (activation) {
+            case QUICK_GELU:
+                try (TensorScope scope = newScope()) {
+                    Tensor sig = node("Sigmoid", s, DType.FLOAT32, null, node("Mul", s, DType.FLOAT32, null, x,
+                            scalar(1.702f)));
+                    return scope.keep(node("Mul", s, DType.FLOAT32, null, x, sig));
+                }
+            case GELU:
+            case GELU_TANH: {
+                Protobuf a = OnnxGraph.attrs();
+                OnnxGraph.attrString(a, "approximate", activation == Activation.GELU ? "none" : "tanh");
+                return node("Gelu", s, DType.FLOAT32, a, x);
+            }
+            default:
+                throw new AssertionError(activation);
+        }
+    }
+
+    @Override
+    public Tensor softmax(Tensor x, int dim) {
+        Protobuf a = OnnxGraph.attrs();
+        OnnxGraph.attrInt(a, "axis", axis(dim, t(x).dims().length));
+        return node("Softmax", t(x).dims(), t(x).type(), a, x);
+    }
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
+        long[] qs = t(q).dims();
+        long[] ks = t(k).dims();
+        long[] vs = t(v).dims();
+        if (qs.length != 4 || ks.length != 4 || vs.length != 4 || qs[3] != ks[3] || ks[2] != vs[2]) {
+            throw new InvalidInputException("attention expects [B, H, N, Dh] inputs, got q " + Shapes.format(qs)
+                    + ", k " + Shapes.format(ks) + ", v " + Shapes.format(vs));
+        }
+        long b = Math.max(qs[0], ks[0]);
+        long h = Math.max(qs[1], ks[1]);
+        long[] scores = {b, h, qs[2], ks[2]};
+        Protobuf perm = OnnxGraph.attrs();
+        OnnxGraph.attrInts(perm, "perm", 0, 1, 3, 2);
+        try (TensorScope scope = newScope()) {
+            Tensor kt = node("Transpose", new long[] {ks[0], ks[1], ks[3], ks[2]}, DType.FLOAT32, perm, k);
+            Tensor s = node("Mul", scores, DType.FLOAT32, null, node("MatMul", scores, DType.FLOAT32, null, q, kt),
+                    scalar((float) scale));
+            if (mask != null) {
+                s = node("Add", broadcast(scores, t(mask).dims()), DType.FLOAT32, null, s, mask);
+            }
+            if (causal) {
+                int nq = (int) qs[2];
+                int nk = (int) ks[2];
+                float[] c = new float[nq * nk];
+                for (int i = 0; i < nq; i++) {
+                    for (int j = i + 1; j < nk; j++) {
+                        c[i * nk + j] = Float.NEGATIVE_INFINITY;
+                    }
+                }
+                s = node("Add", t(s).dims(), DType.FLOAT32, null, s, HostTensor.ofFloats(c, nq, nk));
+            }
+            Protobuf a = OnnxGraph.attrs();
+            OnnxGraph.attrInt(a, "axis", -1);
+            Tensor p = node("Softmax", t(s).dims(), DType.FLOAT32, a, s);
+            long[] out = {t(s).dims()[0], t(s).dims()[1], qs[2], vs[3]};
+            return scope.keep(node("MatMul", out, DType.FLOAT32, null, p, v));
+        }
+    }
+
+    @Override
+    public Tensor patchEmbed(Tensor pixels, Tensor weight, Tensor bias, int patch) {
+        long[] s = t(pixels).dims();
+        long[] w = t(weight).dims();
+        if (s.length != 4 || w.length != 4 || s[1] != w[1] || w[2] != patch || w[3] != patch || s[2] < patch
+                || s[3] < patch) {
+            throw new InvalidInputException("patch embedding: pixels " + Shapes.format(s) + " and weight "
+                    + Shapes.format(w) + " do not fit patch size " + patch);
+        }
+        long gh = s[2] / patch;
+        long gw = s[3] / patch;
+        Protobuf a = OnnxGraph.attrs();
+        OnnxGraph.attrInts(a, "kernel_shape", patch, patch);
+        OnnxGraph.attrInts(a, "strides", patch, patch);
+        try (TensorScope scope = newScope()) {
+            Tensor conv = bias == null
+                    ? node("Conv", new long[] {s[0], w[0], gh, gw}, DType.FLOAT32, a, pixels, weight)
+                    : node("Conv", new long[] {s[0], w[0], gh, gw}, DType.FLOAT32, a, pixels, weight, bias);
+            Tensor flat = node("Reshape", new long[] {s[0], w[0], gh * gw}, DType.FLOAT32, null, conv,
+                    longs(s[0], w[0], gh * gw));
+            Protobuf perm = OnnxGraph.attrs();
+            OnnxGraph.attrInts(perm, "perm", 0, 2, 1);
+            return scope.keep(node("Transpose", new long[] {s[0], gh * gw, w[0]}, DType.FLOAT32, perm, flat));
+        }
+    }
+
+    @Override
+    public Tensor reshape(Tensor x, long... shape) {
+        long[] in = t(x).dims();
+        long total = Shapes.numel(in);
+        long[] out = shape.clone();
+        int free = -1;
+        long known = 1;
+        for (int i = 0; i < out.length; i++) {
+            if (out[i] == -1) {
+                if (free >= 0) {
+                    throw new InvalidInputException("reshape: more than one -1 in " + Arrays.toString(shape));
+                }
+                free = i;
+            } else {
+                known *= out[i];
+            }
+        }
+        if (free >= 0) {
+            if (known == 0 || total % known != 0) {
+                throw new InvalidInputException("reshape: cannot reshape " + Shapes.format(in) + " to "
+                        + Arrays.toString(shape));
+            }
+            out[free] = total / known;
+        }
+        if (Shapes.numel(out) != total) {
+            throw new InvalidInputException("reshape: cannot reshape " + Shapes.format(in) + " to "
+                    + Arrays.toString(shape));
+        }
+        return node("Reshape", out, t(x).type(), null, x, longs(out));
+    }
+
+    @Override
+    public Tensor permute(Tensor x, int... dims) {
+        long[] in = t(x).dims();
+        long[] out = new long[dims.length];
+        long[] perm = new long[dims.length];
+        for (int i = 0; i < dims.length; i++) {
+            perm[i] = axis(dims[i], in.length);
+            out[i] = in[(int) perm[i]];
+        }
+        Protobuf a = OnnxGraph.attrs();
+        OnnxGraph.attrInts(a, "perm", perm);
+        return node("Transpose", out, t(x).type(), a, x);
+    }
+
+    @Override
+    public Tensor narrow(Tensor x, int dim, long start, long length) {
+        long[] in = t(x).dims();
+        int ax = axis(dim, in.length);
+        if (start < 0 || length < 0 || start + length > in[ax]) {
+            throw new InvalidInputException("narrow: [" + start + ", " + (start + length) + ") is outside dimension "
+                    + ax + " of " + Shapes.format(in));
+        }
+        long[] out = in.clone();
+        out[ax] = length;
+        return node("Slice", out, t(x).type(), null, x, longs(start), longs(start + length), longs(ax));
+    }
+
+    @Override
+    public Tensor concat(List<Tensor> xs, int dim) {
+        long[] first = t(xs.get(0)).dims();
+        int ax = axis(dim, first.length);
+        long[] out = first.clone();
+        out[ax] = 0;
+        for (Tensor x : xs) {
+            long[] s = t(x).dims();
+            for (int i = 0; i < s.length; i++) {
+                if (i != ax && s[i] != first[i]) {
+                    throw new InvalidInputException("concat: " + Shapes.format(s) + " does not fit "
+                            + Shapes.format(first) + " along dimension " + ax);
+                }
+            }
+            out[ax] += s[ax];
+        }
+        Protobuf a = OnnxGraph.attrs();
+        OnnxGraph.attrInt(a, "axis", ax);
+        return node("Concat", out, t(xs.get(0)).type(), a, xs.toArray());
+    }
+
+    @Override
+    public Tensor expand(Tensor x, long... shape) {
+        long[] in = t(x).dims();
+        long[] out = shape.clone();
+        for (int i = 0; i < out.length; i++) {
+            int j = i - (out.length - in.length);
+            if (out[i] == -1) {
+                out[i] = j >= 0 ? in[j] : 1;
+            }
+        }
+        broadcast(in, out);
+        return node("Expand", out, t(x).type(), null, x, longs(out));
+    }
+
+    @Override
+    public Tensor mean(Tensor x, int dim) {
+        long[] in = t(x).dims();
+        int ax = axis(dim, in.length);
+        long[] out = new long[in.length - 1];
+        for (int i = 0, j = 0; i < in.length; i++) {
+            if (i != ax) {
+                out[j++] = in[i];
+            }
+        }
+        Protobuf a = OnnxGraph.attrs();
+        OnnxGraph.attrInt(a, "keepdims", 0);
+        return node("ReduceMean", out, t(x).type(), a, x, longs(ax));
+    }
+
+    @Override
+    public Tensor l2Normalize(Tensor x, int dim, double eps) {
+        long[] in = t(x).dims();
+        int ax = axis(dim, in.length);
+        long[] reduced = in.clone();
+        reduced[ax] = 1;
+        Protobuf keep = OnnxGraph.attrs();
+        OnnxGraph.attrInt(keep, "keepdims", 1);
+        try (TensorScope scope = newScope()) {
+            Tensor ss = node("ReduceSum", reduced, DType.FLOAT32, keep, node("Mul", in, DType.FLOAT32, null, x, x),
+                    longs(ax));
+            Tensor n = node("Max", reduced, DType.FLOAT32, null, node("Sqrt", reduced, DType.FLOAT32, null, ss),
+                    scalar((float) eps));
+            return scope.keep(node("Div", in, DType.FLOAT32, null, x, n));
+        }
+    }
+
+    @Override
+    public Tensor resizeBicubic(Tensor x, int outH, int outW) {
+        long[] in = t(x).dims();
+        if (in.length != 4) {
+            throw new InvalidInputException("resizeBicubic expects [B, C, H, W], got " + Shapes.format(in));
+        }
+        long[] out = {in[0], in[1], outH, outW};
+        Protobuf a = OnnxGraph.attrs();
+        OnnxGraph.attrString(a, "mode", "cubic");
+        OnnxGraph.attrFloat(a, "cubic_coeff_a", -0.75f);
+        OnnxGraph.attrString(a, "coordinate_transformation_mode", "half_pixel");
+        OnnxGraph.attrInt(a, "exclude_outside", 0);
+        return node("Resize", out, DType.FLOAT32, a, x, null, null, longs(out));
+    }
+
+    @Override
+    public Tensor embedding(Tensor table, Tensor ids) {
+        long[] ts = t(table).dims();
+        long[] is = t(ids).dims();
+        if (ts.length != 2 || t(ids).type().isFloatingPoint()) {
+            throw new InvalidInputException("embedding: expects a [V, D] table and integer ids, got "
+                    + Shapes.format(ts) + " and " + t(ids).type());
+        }
+        long[] out = Arrays.copyOf(is, is.length + 1);
+        out[is.length] = ts[1];
+        Protobuf a = OnnxGraph.attrs();
+        OnnxGraph.attrInt(a, "axis", 0);
+        return node("Gather", out, DType.FLOAT32, a, table, ids);
+    }
+
+    @Override
+    public Tensor argmax(Tensor x, int dim) {
+        long[] in = t(x).dims();
+        int ax = axis(dim, in.length);
+        long[] out = new long[in.length - 1];
+        for (int i = 0, j = 0; i < in.length; i++) {
+            if (i != ax) {
+                out[j++] = in[i];
+            }
+        }
+        Protobuf a = OnnxGraph.attrs();
+        OnnxGraph.attrInt(a, "axis", ax);
+        OnnxGraph.attrInt(a, "keepdims", 0);
+        return node("ArgMax", out, DType.INT64, a, x);
+    }
+
+    @Override
+    public Tensor equalTo(Tensor x, double value) {
+        OrtTensor xt = t(x);
+        HostTensor c = xt.type() == DType.INT64 ? longs((long) value) : scalar((float) value);
+        if (xt.type() == DType.INT64) {
+            c = HostTensor.ofLongs(new long[] {(long) value});
+        } else {
+            c = scalar((float) value);
+        }
+        Protobuf cast = OnnxGraph.attrs();
+        OnnxGraph.attrInt(cast, "to", OnnxGraph.elemType(DType.FLOAT32));
+        try (TensorScope scope = newScope()) {
+            Tensor eq = node("Equal", xt.dims(), DType.UINT8, null, x, c); // bool, never read back
+            return scope.keep(node("Cast", xt.dims(), DType.FLOAT32, cast, eq));
+        }
+    }
+
+    @Override
+    public Tensor gatherRows(Tensor x, Tensor index) {
+        long[] s = t(x).dims();
+        long[] is = t(index).dims();
+        if (s.length < 2 || s.length > 3 || is.length != 1 || is[0] != s[0]) {
+            throw new InvalidInputException("gatherRows: index " + Shapes.format(is) + " does not match "
+                    + Shapes.format(s));
+        }
+        long d = s.length == 3 ? s[2] : 1;
+        Protobuf a = OnnxGraph.attrs();
+        OnnxGraph.attrInt(a, "axis", 1);
+        try (TensorScope scope = newScope()) {
+            Tensor idx = node("Expand", new long[] {s[0], 1, d}, DType.INT64, null,
+                    node("Reshape", new long[] {s[0], 1, 1}, DType.INT64, null, index, longs(s[0], 1, 1)),
+                    longs(s[0], 1, d));
+            Tensor x3 = s.length == 3 ? x : node("Reshape", new long[] {s[0], s[1], 1}, t(x).type(), null, x,
+                    longs(s[0], s[1], 1));
+            Tensor picked = node("GatherElements", new long[] {s[0], 1, d}, t(x).type(), a, x3, idx);
+            long[] out = s.length == 3 ? new long[] {s[0], d} : new long[] {s[0]};
+            return scope.keep(node("Reshape", out, t(x).type(), null, picked, longs(out)));
+        }
+    }
+
+    @Override
+    public Tensor paddingMask(Tensor keep) {
+        long[] s = t(keep).dims();
+        if (s.length != 2) {
+            throw new InvalidInputException("attention_mask must be [B, N], got " + Shapes.format(s));
+        }
+        Protobuf cast = OnnxGraph.attrs();
+        OnnxGraph.attrInt(cast, "to", OnnxGraph.elemType(DType.FLOAT32));
+        try (TensorScope scope = newScope()) {
+            Tensor f = node("Cast", s, DType.FLOAT32, cast, keep);
+            Tensor inv = node("Sub", s, DType.FLOAT32, null, scalar(1f), f);
+            Tensor m = node("Mul", s, DType.FLOAT32, null, inv, scalar(-Float.MAX_VALUE));
+            return scope.keep(node("Reshape", new long[] {s[0], 1, 1, s[1]}, DType.FLOAT32, null, m,
+                    longs(s[0], 1, 1, s[1])));
+        }
+    }
+
+    @Override
+    public Tensor exp(Tensor x) {
+        return node("Exp", t(x).dims(), t(x).type(), null, x);
+    }
+
+    @Override
+    public Tensor logSoftmax(Tensor x, int dim) {
+        Protobuf a = OnnxGraph.attrs();
+        OnnxGraph.attrInt(a, "axis", axis(dim, t(x).dims().length));
+        return node("LogSoftmax", t(x).dims(), t(x).type(), a, x);
+    }
+
+    @Override
+    public Tensor logSigmoid(Tensor x) {
+        long[] s = t(x).dims();
+        try (TensorScope scope = newScope()) {
+            Tensor sp = node("Softplus", s, DType.FLOAT32, null, node("Neg", s, DType.FLOAT32, null, x));
+            return scope.keep(node("Neg", s, DType.FLOAT32, null, sp));
+        }
+    }
+
+    @Override
+    public Tensor sum(Tensor x) {
+        Protobuf a = OnnxGraph.attrs();
+        OnnxGraph.attrInt(a, "keepdims", 0);
+        return node("ReduceSum", new long[0], t(x).type(), a, x);
+    }
+
+    @Override
+    public Tensor diagonal(Tensor x) {
+        long[] s = t(x).dims();
+        if (s.length != 2) {
+            throw new InvalidInputException("diagonal expects a matrix, got " + Shapes.format(s));
+        }
+        long n = Math.min(s[0], s[1]);
+        float[] eye = new float[(int) (s[0] * s[1])];
+        for (int i = 0; i < n; i++) {
+            eye[(int) (i * s[1] + i)] = 1f;
+        }
+        Protobuf a = OnnxGraph.attrs();
+        OnnxGraph.attrInt(a, "keepdims", 0);
+        try (TensorScope scope = newScope()) {
+            Tensor masked = node("Mul", s, DType.FLOAT32, null, x, HostTensor.ofFloats(eye, s));
+            Tensor row = node("ReduceSum", new long[] {s[0]}, DType.FLOAT32, a, masked, longs(1));
+            return scope.keep(n == s[0] ? row : node("Slice", new long[] {n}, DType.FLOAT32, null, row, longs(0),
+                    longs(n), longs(0)));
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package dev.visiontower.backend.onnx;
+
+import ai.onnxruntime.OrtEnvironment;
+import com.google.auto.service.AutoService;
+import dev.visiontower.api.Backend;
+import dev.visiontower.api.BackendUnavailableException;
+import dev.visiontower.api.Device;
+import dev.visiontower.api.spi.Availability;
+import dev.visiontower.api.spi.BackendOptions;
+import dev.visiontower.api.spi.BackendProvider;
+import dev.visiontower.api.spi.Capability;
+
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+
+/** Provider of the {@code onnx} backend. Construction is free; ONNX Runtime loads in {@link #probe()}. */
+@AutoService(BackendProvider.class)
+public final class OrtBackendProvider implements BackendProvider {
+    /** Name of the backend. */
+    public static final String NAME = "onnx";
+    private static volatile OrtEnvironment env;
+    private static volatile Throwable failure;
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public int priority() {
+        return 50;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.of(Capability.INFERENCE, Capability.FLOAT32, Capability.GRAPH_COMPILATION);
+    }
+
+    /** The one ONNX Runtime environment of this JVM (ONNX Runtime allows one), created on first use. */
+    static synchronized OrtEnvironment environment() {
+        if (env == null && failure == null) {
+            try {
+                env = OrtEnvironment.getEnvironment();
+            } catch (Throwable t) { // natives that fail to load: report, never crash
+                failure = t;
+            }
+        }
+        return env;
+    }
+
+    @Override
+    public Availability probe() {
+        OrtEnvironment e = environment();
+        if (e == null) {
+            Throwable t = failure;
+            return Availability.unavailable("ONNX Runtime failed to load: " + t.getClass().getSimpleName() + ": "
+                    + t.getMessage());
+        }
+        return Availability.available("ONNX Runtime " + e.getVersion() + ", CPU execution provider", List.of(Device.CPU));
+    }
+
+    @Override
+    public Backend open(BackendOptions options) {
+        OrtEnvironment e = environment();
+        if (e == null) {
+            throw new BackendUnavailableException("backend 'onnx' is not available: " + probe().reason());
+        }
+        return new OrtBackend(e, options);
+    }
+}
