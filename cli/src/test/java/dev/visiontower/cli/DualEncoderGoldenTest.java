@@ -30,16 +30,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Text towers, logits and the family losses of the dual-encoder golden cases, float32 at 1e-4 + 1e-4*|b|. */
 class DualEncoderGoldenTest {
-    private static Backend backend;
+    private static Backend torch;
+    private static Backend onnx;
 
     @BeforeAll
     static void open() {
-        backend = Backends.open("libtorch", Device.CPU);
+        torch = Backends.open("libtorch", Device.CPU);
+        onnx = Backends.open("onnx", Device.CPU);
     }
 
     @AfterAll
     static void close() {
-        backend.close();
+        torch.close();
+        onnx.close();
     }
 
     @ParameterizedTest(name = "{0}")
@@ -50,6 +53,12 @@ class DualEncoderGoldenTest {
         "siglip_full, false, text.pooler_output, ''",
     })
     void textTowerLogitsAndLossMatch(String caseName, boolean mask, String featuresKey, String pooledKey) {
+        textTowerLogitsAndLossMatch(torch, caseName, mask, featuresKey, pooledKey);
+        textTowerLogitsAndLossMatch(onnx, caseName, mask, featuresKey, pooledKey);
+    }
+
+    private void textTowerLogitsAndLossMatch(Backend backend, String caseName, boolean mask, String featuresKey,
+                                             String pooledKey) {
         Path dir = CliTest.golden(caseName);
         long before = backend.liveTensors();
         try (Checkpoint ckpt = Checkpoint.open(dir);
@@ -60,6 +69,7 @@ class DualEncoderGoldenTest {
                  ContrastiveHead head = family.loadHead(ckpt, backend).orElseThrow();
                  TensorScope scope = backend.newScope()) {
                 Ops ops = backend.ops();
+                caseName = caseName + " [" + backend.name() + "]";
                 Tensor ids = backend.fromHost(io.read("input_ids"));
                 Tensor am = mask ? backend.fromHost(io.read("attention_mask")) : null;
                 TextOutput t = text.forward(ids, am, true);
