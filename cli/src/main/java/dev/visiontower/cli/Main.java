@@ -10,7 +10,7 @@ import java.io.PrintWriter;
 @Command(name = "visiontower", mixinStandardHelpOptions = true, version = "visiontower 0.1.0",
         description = "Vision towers (CLIP, SigLIP, InternViT) on pluggable numeric backends.",
         subcommands = {BackendsCommand.class, EmbedCommand.class, EmbedTextCommand.class, ScoreCommand.class,
-                ClassifyCommand.class, TokenizeCommand.class, PreprocessCommand.class,
+                ClassifyCommand.class, TokenizeCommand.class, PreprocessCommand.class, ExportOnnxCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -48,6 +48,15 @@ public interface Backend extends AutoCloseable {
         throw new UnsupportedCapabilityException(name(), Capability.TRAINING, "training (gradients)");
     }
 
+    /**
+     * Graph export, when the backend records graphs.
+     *
+     * @throws UnsupportedCapabilityException when it does not ({@link Capability#GRAPH_COMPILATION} absent)
+     */
+    default GraphExport graphExport() {
+        throw new UnsupportedCapabilityException(name(), Capability.GRAPH_COMPILATION, "graph export");
+    }
+
     /** Copies a host tensor to the backend; the result is registered in the current scope. */
     Tensor fromHost(HostTensor host);
 

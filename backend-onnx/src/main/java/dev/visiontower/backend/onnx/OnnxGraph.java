@@ -113,6 +113,37 @@ final class OnnxGraph {
         return new Protobuf().string(1, name).message(2, new Protobuf().message(1, tensorType));
     }
 
+    /** ValueInfoProto whose dimensions found in {@code symbolic} are written as named dynamic axes. */
+    static Protobuf valueInfo(String name, DType dtype, long[] shape, java.util.Map<Long, String> symbolic) {
+        Protobuf dims = new Protobuf();
+        for (long d : shape) {
+            String sym = symbolic.get(d);
+            dims.message(1, sym != null ? new Protobuf().string(2, sym) : new Protobuf().int64(1, d));
+        }
+        Protobuf tensorType = new Protobuf().int64(1, elemType(dtype)).message(2, dims);
+        return new Protobuf().string(1, name).message(2, new Protobuf().message(1, tensorType));
+    }
+
+    /** TensorProto whose data is {@code length} bytes at {@code offset} of the file {@code location}. */
+    static Protobuf tensorInFile(String name, HostTensor t, String location, long offset, long length) {
+        Protobuf p = new Protobuf();
+        for (long d : t.shape()) {
+            p.int64(1, d);
+        }
+        p.int64(2, elemType(t.dtype()));
+        p.string(8, name);
+        p.message(13, new Protobuf().string(1, "location").string(2, location));
+        p.message(13, new Protobuf().string(1, "offset").string(2, Long.toString(offset)));
+        p.message(13, new Protobuf().string(1, "length").string(2, Long.toString(length)));
+        p.int64(14, 1);
+        return p;
+    }
+
+    static byte[] model(Protobuf graph, int opset) {
+        return new Protobuf().int64(1, IR_VERSION).string(2, "visiontower").message(7, graph)
+                .message(8, new Protobuf().string(1, "").int64(2, opset)).toByteArray();
+    }
+
     static Protobuf node(String op, String domain, String[] inputs, String output, Protobuf attributes) {
         Protobuf n = new Protobuf();
         for (String in : inputs) {
@@ -126,8 +157,4 @@ final class OnnxGraph {
         return attributes == null ? n : n.append(attributes);
     }
 
-    static byte[] model(Protobuf graph) {
-        return new Protobuf().int64(1, IR_VERSION).string(2, "visiontower").message(7, graph)
-                .message(8, new Protobuf().string(1, "").int64(2, OPSET)).toByteArray();
-    }
 }

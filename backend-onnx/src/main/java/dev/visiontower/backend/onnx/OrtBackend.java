@@ -141,7 +141,7 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor fromHost(HostTensor host) {
-        return leaf(host, OrtTensor.Kind.INPUT, true);
+        return leaf(host, OrtTensor.Kind.INPUT, null, true);
     }
 
     @Override
@@ -149,14 +149,33 @@ final class OrtBackend implements Backend, Ops {
         if (host.dtype() != DType.FLOAT32) {
             throw new InvalidInputException("parameter '" + name + "' must be float32, got " + host.dtype());
         }
-        return leaf(host, OrtTensor.Kind.PARAMETER, false);
+        return leaf(host, OrtTensor.Kind.PARAMETER, name, false);
     }
 
-    private OrtTensor leaf(HostTensor host, OrtTensor.Kind kind, boolean scoped) {
+    private OrtTensor leaf(HostTensor host, OrtTensor.Kind kind, String label, boolean scoped) {
         if (host.dtype() != DType.FLOAT32 && host.dtype() != DType.INT64) {
             throw new InvalidInputException("backend 'onnx' takes float32 or int64 tensors, got " + host.dtype());
         }
-        return new OrtTensor(this, registry, ids.incrementAndGet(), kind, host.shape(), host.dtype(), host, null, scoped);
+        return new OrtTensor(this, registry, ids.incrementAndGet(), kind, label, host.shape(), host.dtype(), host, null,
+                scoped);
+    }
+
+    private final OrtExport export = new OrtExport(this);
+
+    @Override
+    public dev.visiontower.api.GraphExport graphExport() {
+        return export;
+    }
+
+    /** An input without values, for tracing graphs to export. */
+    OrtTensor placeholder(String name, DType dtype, long[] shape) {
+        return new OrtTensor(this, registry, ids.incrementAndGet(), OrtTensor.Kind.INPUT, name, shape, dtype, null, null,
+                true);
+    }
+
+    /** The tensor as this backend's own, checked. */
+    OrtTensor own(Tensor x) {
+        return t(x);
     }
 
     void released(OrtTensor t) {
@@ -194,7 +213,7 @@ final class OrtBackend implements Backend, Ops {
         for (Object o : inputs) {
             in.add(o instanceof Tensor ? t((Tensor) o) : o);
         }
-        OrtTensor out = new OrtTensor(this, registry, ids.incrementAndGet(), OrtTensor.Kind.COMPUTED, shape, dtype,
+        OrtTensor out = new OrtTensor(this, registry, ids.incrementAndGet(), OrtTensor.Kind.COMPUTED, null, shape, dtype,
                 null, new OrtTensor.Node(op, in, attributes), true);
         pending.add(out);
         return out;
@@ -245,8 +264,16 @@ final class OrtBackend implements Backend, Ops {
         if (closed) {
             throw new IllegalStateException("backend 'onnx' is closed");
         }
-        List<OrtTensor> outputs = new ArrayList<>(pending);
+        List<OrtTensor> outputs = new ArrayList<>();
+        for (OrtTensor p : pending) {
+            if (!dependsOnPlaceholder(p)) {
+                outputs.add(p);
+            }
+        }
         if (!outputs.contains(requested)) {
+            if (dependsOnPlaceholder(requested)) {
+                throw new IllegalStateException("this tensor depends on an export placeholder and has no values");
+            }
             outputs.add(requested);
         }
         outputs.sort((x, y) -> Long.compare(x.id, y.id));
@@ -279,6 +306,32 @@ final class OrtBackend implements Backend, Ops {
         }
     }
 
+    /** Whether a pending result needs an export placeholder (it can be exported, not computed). */
+    private static boolean dependsOnPlaceholder(OrtTensor t) {
+        java.util.ArrayDeque<OrtTensor> todo = new java.util.ArrayDeque<>();
+        Set<OrtTensor> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        todo.push(t);
+        while (!todo.isEmpty()) {
+            OrtTensor x = todo.pop();
+            if (!seen.add(x)) {
+                continue;
+            }
+            OrtTensor.Node n = x.producer;
+            if (n == null) {
+                if (x.value == null) {
+                    return true;
+                }
+                continue;
+            }
+            for (Object o : n.inputs()) {
+                if (o instanceof OrtTensor) {
+                    todo.push((OrtTensor) o);
+                }
+            }
+        }
+        return false;
+    }
+
     private OnnxTensor onnxTensor(HostTensor h) throws OrtException {
         if (h.dtype() == DType.FLOAT32) {
             return OnnxTensor.createTensor(env, FloatBuffer.wrap(h.floats()), h.shape());
@@ -304,15 +357,40 @@ final class OrtBackend implements Backend, Ops {
         return HostTensor.ofFloats(out, shape);
     }
 
-    /** The subgraph needed by a set of outputs, with local names and a structural key. */
-    private final class GraphBuild {
+    /**
+     * The subgraph needed by a set of outputs, with local names and a structural key. For running, leaves with values
+     * are fed inputs and weights are external initializers; for export ({@code placeholders != null}), placeholders are
+     * the inputs, every leaf with values is stored in the graph, and shape constants holding a placeholder's
+     * dynamic-axis sentinel are computed from that input's shape at run time.
+     */
+    final class GraphBuild {
         final Map<OrtTensor, String> names = new IdentityHashMap<>();
         final Map<OrtTensor, String> inputs = new LinkedHashMap<>();
         final Map<OrtTensor, String> parameters = new LinkedHashMap<>();
         final List<Protobuf> nodes = new ArrayList<>();
         final List<Protobuf> constants = new ArrayList<>();
         final StringBuilder key = new StringBuilder();
+        private final Map<Long, OrtTensor> placeholders;
+        private final Map<OrtTensor, String> dynamicDims = new IdentityHashMap<>();
+        private final Set<String> used = new HashSet<>();
         int values;
+
+        GraphBuild() {
+            this(null);
+        }
+
+        /** @param placeholders dynamic-axis sentinel value to its placeholder (export mode), or null */
+        GraphBuild(Map<Long, OrtTensor> placeholders) {
+            this.placeholders = placeholders;
+        }
+
+        private String unique(String base) {
+            String n = base;
+            for (int i = 1; !used.add(n); i++) {
+                n = base + "_" + i;
+            }
+            return n;
+        }
 
         String visit(OrtTensor t) {
             String known = names.get(t);
@@ -320,8 +398,16 @@ final class OrtBackend implements Backend, Ops {
                 return known;
             }
             String name;
-            if (t.value != null) {
-                if (t.kind == OrtTensor.Kind.PARAMETER) {
+            if (t.isLeaf()) {
+                if (placeholders != null) {
+                    if (t.value == null) {
+                        name = unique(t.label);
+                        inputs.put(t, name);
+                    } else {
+                        name = unique(t.label != null ? t.label : "const" + constants.size());
+                        parameters.put(t, name);
+                    }
+                } else if (t.kind == OrtTensor.Kind.PARAMETER) {
                     name = "w" + parameters.size();
                     parameters.put(t, name);
                     key.append("P").append(t.id);
@@ -341,14 +427,10 @@ final class OrtBackend implements Backend, Ops {
                     } else if (o instanceof OrtTensor) {
                         in[i] = visit((OrtTensor) o);
                     } else {
-                        HostTensor c = (HostTensor) o;
-                        in[i] = "c" + constants.size();
-                        constants.add(OnnxGraph.tensor(in[i], c));
-                        key.append("C").append(c.dtype()).append(Arrays.toString(c.shape()))
-                                .append(Arrays.hashCode(OnnxGraph.rawBytes(c))).append(';');
+                        in[i] = constant((HostTensor) o);
                     }
                 }
-                name = "v" + values++;
+                name = unique("v" + values++);
                 nodes.add(OnnxGraph.node(n.op(), "", in, name, n.attributes()));
                 key.append(n.op()).append(Arrays.toString(in)).append("->").append(name);
                 if (n.attributes() != null) {
@@ -358,6 +440,72 @@ final class OrtBackend implements Backend, Ops {
             }
             names.put(t, name);
             return name;
+        }
+
+        private String constant(HostTensor c) {
+            key.append("C").append(c.dtype()).append(Arrays.toString(c.shape()))
+                    .append(Arrays.hashCode(OnnxGraph.rawBytes(c))).append(';');
+            if (placeholders != null && c.dtype() == DType.INT64 && c.rank() == 1) {
+                long[] v = c.longs();
+                boolean dynamic = false;
+                for (long x : v) {
+                    dynamic |= placeholders.containsKey(x);
+                }
+                if (dynamic) {
+                    return dynamicShape(v);
+                }
+            }
+            String name = unique("c" + constants.size());
+            constants.add(OnnxGraph.tensor(name, c));
+            return name;
+        }
+
+        /** A shape vector computed at run time: sentinel entries read the placeholder's dynamic dimension. */
+        private String dynamicShape(long[] v) {
+            String[] parts = new String[v.length];
+            for (int i = 0; i < v.length; i++) {
+                OrtTensor p = placeholders.get(v[i]);
+                if (p != null) {
+                    parts[i] = dynamicDim(p);
+                } else {
+                    String c = unique("c" + constants.size());
+                    constants.add(OnnxGraph.tensor(c, HostTensor.ofLongs(new long[] {v[i]}, 1)));
+                    parts[i] = c;
+                }
+            }
+            Protobuf a = OnnxGraph.attrs();
+            OnnxGraph.attrInt(a, "axis", 0);
+            String out = unique("shape" + values++);
+            nodes.add(OnnxGraph.node("Concat", "", parts, out, a));
+            return out;
+        }
+
+        /** {@code Slice(Shape(placeholder), [i], [i+1])} for the placeholder's dynamic axis, emitted once. */
+        private String dynamicDim(OrtTensor p) {
+            String known = dynamicDims.get(p);
+            if (known != null) {
+                return known;
+            }
+            String input = visit(p);
+            long[] d = p.dims();
+            int axisIndex = 0;
+            for (int i = 0; i < d.length; i++) {
+                if (placeholders.containsKey(d[i])) {
+                    axisIndex = i;
+                }
+            }
+            String shape = unique(input + "_shape");
+            nodes.add(OnnxGraph.node("Shape", "", new String[] {input}, shape, null));
+            String[] bounds = new String[3];
+            for (int k = 0; k < 3; k++) {
+                bounds[k] = unique("c" + constants.size());
+                long v = k == 0 ? axisIndex : k == 1 ? axisIndex + 1 : 0;
+                constants.add(OnnxGraph.tensor(bounds[k], HostTensor.ofLongs(new long[] {v}, 1)));
+            }
+            String dim = unique(input + "_dim" + axisIndex);
+            nodes.add(OnnxGraph.node("Slice", "", new String[] {shape, bounds[0], bounds[1], bounds[2]}, dim, null));
+            dynamicDims.put(p, dim);
+            return dim;
         }
     }
 
@@ -389,7 +537,7 @@ final class OrtBackend implements Backend, Ops {
         for (OrtTensor o : outputs) {
             graph.message(12, OnnxGraph.valueInfo(g.names.get(o), o.type(), o.dims(), "batch"));
         }
-        byte[] model = OnnxGraph.model(graph);
+        byte[] model = OnnxGraph.model(graph, OnnxGraph.OPSET);
         Set<Long> paramIds = new HashSet<>();
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);

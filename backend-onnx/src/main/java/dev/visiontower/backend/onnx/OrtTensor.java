@@ -19,6 +19,8 @@ final class OrtTensor extends AbstractTensor {
     final OrtBackend backend;
     final long id;
     final Kind kind;
+    /** Parameter name or placeholder name ({@code null} otherwise). */
+    final String label;
     volatile Node producer;
     volatile HostTensor value;
     /** The weight shared with every session (parameters only), created on first use. */
@@ -32,12 +34,13 @@ final class OrtTensor extends AbstractTensor {
     record Node(String op, List<Object> inputs, Protobuf attributes) {
     }
 
-    OrtTensor(OrtBackend backend, TensorRegistry registry, long id, Kind kind, long[] shape, DType dtype,
+    OrtTensor(OrtBackend backend, TensorRegistry registry, long id, Kind kind, String label, long[] shape, DType dtype,
               HostTensor value, Node producer, boolean scoped) {
         super(registry, shape, dtype, scoped);
         this.backend = backend;
         this.id = id;
         this.kind = kind;
+        this.label = label;
         this.value = value;
         this.producer = producer;
     }
@@ -51,8 +54,9 @@ final class OrtTensor extends AbstractTensor {
         return rawDType();
     }
 
+    /** A leaf of any graph: it has values, or it is an export placeholder (an input without values). */
     boolean isLeaf() {
-        return value != null;
+        return value != null || producer == null;
     }
 
     @Override
@@ -64,6 +68,9 @@ final class OrtTensor extends AbstractTensor {
     public HostTensor toHost() {
         checkOpen();
         if (value == null) {
+            if (producer == null) {
+                throw new IllegalStateException("'" + label + "' is an export placeholder: it has no values");
+            }
             backend.flush(this);
         }
         return value;
