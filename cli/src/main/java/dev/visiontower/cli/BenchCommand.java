@@ -1,0 +1,278 @@
+package dev.visiontower.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.visiontower.api.Backend;
+import dev.visiontower.api.Backends;
+import dev.visiontower.api.DType;
+import dev.visiontower.api.Device;
+import dev.visiontower.api.HostTensor;
+import dev.visiontower.api.InvalidInputException;
+import dev.visiontower.api.Tensor;
+import dev.visiontower.api.TensorScope;
+import dev.visiontower.api.nn.ForwardOptions;
+import dev.visiontower.api.nn.RandomWeights;
+import dev.visiontower.api.nn.VisionModel;
+import dev.visiontower.api.nn.VisionOutput;
+import dev.visiontower.api.nn.VisionTransformer;
+import dev.visiontower.api.nn.VitConfig;
+import dev.visiontower.api.nn.VitPresets;
+import dev.visiontower.api.spi.BackendOptions;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code visiontower bench}: throughput and latency of the vision tower on each backend, with the machine's float32
+ * GEMM rate measured in the same run on the model's own MLP product shape, so results read as a fraction of what the
+ * hardware gives.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark the vision tower: images/s, latency percentiles, peak memory, GFLOP/s and the fraction "
+                + "of the best GEMM rate any available engine reaches on the model's MLP product shape.")
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    static final class Source {
+        @Option(names = "--model", paramLabel = "DIR", description = "Model directory.")
+        Path model;
+
+        @Option(names = "--preset", paramLabel = "NAME",
+                description = "Preset with random weights (no download): ${COMPLETION-CANDIDATES}",
+                completionCandidates = PresetNames.class)
+        String preset;
+    }
+
+    static final class PresetNames extends ArrayList<String> {
+        private static final long serialVersionUID = 1L;
+
+        PresetNames() {
+            super(VitPresets.names());
+        }
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    @Option(names = "--backends", paramLabel = "A,B", split = ",", description = "Backends (default: every available).")
+    List<String> backends;
+
+    @Option(names = "--batch", paramLabel = "N,...", split = ",", defaultValue = "1,8", description = "Batch sizes (default: ${DEFAULT-VALUE}).")
+    List<Integer> batches;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "Intra-op threads (default: engine's).")
+    int threads;
+
+    @Option(names = "--warmup", paramLabel = "W", defaultValue = "2", description = "Untimed passes per batch size.")
+    int warmup;
+
+    @Option(names = "--iters", paramLabel = "N", defaultValue = "5", description = "Timed passes per batch size.")
+    int iters;
+
+    @Option(names = "--device", paramLabel = "DEV", defaultValue = "cpu", description = "cpu or cuda[:N].")
+    String device;
+
+    @Option(names = "--json", description = "Print JSON.")
+    boolean json;
+
+    @Option(names = {"-v", "--verbose"}, description = "Print stack traces on errors.")
+    boolean verbose;
+
+    /** Multiply-adds of one image through the tower, counted as 2 FLOPs each (matrix products only). */
+    static double flopsPerImage(VitConfig c) {
+        double n = (double) c.gridSize() * c.gridSize();
+        double t = n + c.prefixTokens();
+        double d = c.width();
+        double i = c.mlpWidth();
+        double patch = 2 * n * d * c.channels() * c.patchSize() * c.patchSize();
+        double block = 2 * t * d * 3 * d + 2 * 2 * t * t * d + 2 * t * d * d + 2 * 2 * t * d * i;
+        double head = c.pooling() == dev.visiontower.api.nn.Pooling.MAP ? 2 * (4 * d * d + 2 * t * d + 2 * d * i) : 0;
+        return patch + c.depth() * block + head + 2 * d * c.projectionDim();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (warmup < 0 || iters < 1 || batches.stream().anyMatch(b -> b < 1)) {
+            throw new InvalidInputException("--warmup must be >= 0, --iters >= 1 and batch sizes >= 1");
+        }
+        List<String> names = backends;
+        if (names == null || names.isEmpty()) {
+            names = new ArrayList<>();
+            for (Backends.Info i : Backends.list()) {
+                if (i.available()) {
+                    names.add(i.name());
+                }
+            }
+        }
+        BackendOptions opts = new BackendOptions(Device.parse(device), DType.FLOAT32, threads, Map.of());
+        var err = spec.commandLine().getErr();
+        VitConfig cfg = source.preset != null ? VitPresets.byName(source.preset) : null;
+
+        // the machine's GEMM rate on the model's MLP product shape, at the largest batch
+        double gemm = 0;
+        Map<String, Double> gemmBy = new LinkedHashMap<>();
+        List<Map<String, Object>> results = new ArrayList<>();
+        for (String name : names) {
+            try (Backend b = Backends.open(name, opts)) {
+                VisionModel model = cfg != null ? VisionTransformer.load(cfg, RandomWeights.of(cfg, 0), b)
+                        : new DualEncoder(source.model, b).vision();
+                try {
+                    VitConfig mc = model instanceof VisionTransformer ? ((VisionTransformer) model).config() : null;
+                    int size = model.imageSize();
+                    if (mc != null) {
+                        int maxBatch = batches.stream().max(Integer::compare).orElse(1);
+                        int m = maxBatch * mc.tokens();
+                        double rate = gemmRate(b, m, mc.width(), mc.mlpWidth());
+                        gemmBy.put(name, rate);
+                        gemm = Math.max(gemm, rate);
+                        err.printf(Locale.ROOT, "%s: GEMM [%d, %d] x [%d, %d]: %.1f GFLOP/s%n", name, m, mc.width(),
+                                mc.width(), mc.mlpWidth(), rate);
+                    }
+                    for (int batch : batches) {
+                        results.add(run(b, model, mc, size, batch));
+                        err.printf(Locale.ROOT, "%s batch %d: %.2f images/s%n", name, batch,
+                                (Double) results.get(results.size() - 1).get("images_per_second"));
+                    }
+                } finally {
+                    model.close();
+                }
+            }
+        }
+        for (Map<String, Object> r : results) {
+            Object gf = r.get("gflops");
+            r.put("fraction_of_gemm", gf == null || gemm == 0 ? null : (Double) gf / gemm);
+        }
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("gemm_gflops", gemm);
+        doc.put("gemm_gflops_by_backend", gemmBy);
+        doc.put("results", results);
+        var out = spec.commandLine().getOut();
+        if (json) {
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
+            return 0;
+        }
+        out.printf(Locale.ROOT, "GEMM rate (best engine, model's MLP shape): %.1f GFLOP/s%n", gemm);
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"BACKEND", "BATCH", "IMAGES/S", "GFLOP/S", "OF GEMM", "P50 MS", "P90 MS", "P99 MS",
+            "PEAK RSS MB"});
+        for (Map<String, Object> r : results) {
+            @SuppressWarnings("unchecked")
+            Map<String, Double> lat = (Map<String, Double>) r.get("latency_ms");
+            rows.add(new String[] {(String) r.get("backend"), r.get("batch").toString(),
+                String.format(Locale.ROOT, "%.2f", (Double) r.get("images_per_second")),
+                r.get("gflops") == null ? "-" : String.format(Locale.ROOT, "%.1f", (Double) r.get("gflops")),
+                r.get("fraction_of_gemm") == null ? "-"
+                        : String.format(Locale.ROOT, "%.0f%%", 100 * (Double) r.get("fraction_of_gemm")),
+                String.format(Locale.ROOT, "%.1f", lat.get("p50")), String.format(Locale.ROOT, "%.1f", lat.get("p90")),
+                String.format(Locale.ROOT, "%.1f", lat.get("p99")), r.get("peak_rss_mb").toString()});
+        }
+        Table.print(out, rows);
+        return 0;
+    }
+
+    private Map<String, Object> run(Backend b, VisionModel model, VitConfig cfg, int size, int batch)
+            throws IOException {
+        Random rnd = new Random(batch);
+        float[] px = new float[batch * 3 * size * size];
+        for (int i = 0; i < px.length; i++) {
+            px[i] = (float) rnd.nextGaussian();
+        }
+        HostTensor pixels = HostTensor.ofFloats(px, batch, 3, size, size);
+        double[] ms = new double[iters];
+        for (int i = 0; i < warmup + iters; i++) {
+            long t0 = System.nanoTime();
+            try (TensorScope s = b.newScope()) {
+                Tensor x = b.fromHost(pixels);
+                VisionOutput out = model.forward(x, ForwardOptions.DEFAULT);
+                out.embedding().toHost();
+            }
+            if (i >= warmup) {
+                ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        double total = Arrays.stream(ms).sum();
+        double[] sorted = ms.clone();
+        Arrays.sort(sorted);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("backend", b.name());
+        r.put("batch", batch);
+        double ips = batch * iters / (total / 1000);
+        r.put("images_per_second", ips);
+        r.put("gflops", cfg == null ? null : flopsPerImage(cfg) * ips / 1e9);
+        Map<String, Double> lat = new LinkedHashMap<>();
+        lat.put("p50", percentile(sorted, 0.50));
+        lat.put("p90", percentile(sorted, 0.90));
+        lat.put("p99", percentile(sorted, 0.99));
+        r.put("latency_ms", lat);
+        r.put("peak_rss_mb", peakRssMb());
+        return r;
+    }
+
+    static double percentile(double[] sorted, double p) {
+        double pos = p * (sorted.length - 1);
+        int lo = (int) Math.floor(pos);
+        int hi = Math.min(lo + 1, sorted.length - 1);
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+    }
+
+    static long peakRssMb() throws IOException {
+        Path status = Path.of("/proc/self/status");
+        if (!Files.isReadable(status)) {
+            return -1;
+        }
+        for (String line : Files.readAllLines(status)) {
+            if (line.startsWith("VmHWM:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+            }
+        }
+        return -1;
+    }
+
+    /** float32 {@code [m, k] x [k, n]} products on this backend, median of 5 after 2 warm-ups, in GFLOP/s. */
+    static double gemmRate(Backend b, int m, int k, int n) {
+        Random r = new Random(1);
+        float[] a = new float[m * k];
+        float[] w = new float[k * n];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) r.nextGaussian();
+        }
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) r.nextGaussian();
+        }
+        double[] ms = new double[5];
+        try (TensorScope s = b.newScope()) {
+            Tensor x = b.fromHost(HostTensor.ofFloats(a, m, k));
+            Tensor y = b.parameter("gemm_weight", HostTensor.ofFloats(w, k, n));
+            try {
+                for (int i = 0; i < 7; i++) {
+                    long t0 = System.nanoTime();
+                    try (TensorScope inner = b.newScope()) {
+                        b.ops().narrow(b.ops().matmul(x, y), 0, 0, 1).toHost();
+                    }
+                    if (i >= 2) {
+                        ms[i - 2] = (System.nanoTime() - t0) / 1e6;
+                    }
+                }
+            } finally {
+                y.close();
+            }
+        }
+        Arrays.sort(ms);
+        return 2.0 * m * k * n / (ms[2] / 1000) / 1e9;
+    }
+}
