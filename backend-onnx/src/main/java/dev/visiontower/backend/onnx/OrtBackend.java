@@ -72,7 +72,11 @@ final class OrtBackend implements Backend, Ops {
         }
         this.env = env;
         int t = options.threads();
-        this.threads = t > 0 ? t : Integer.getInteger(THREADS_PROPERTY, 0);
+        if (t == 0) {
+            t = Integer.getInteger(THREADS_PROPERTY, 0);
+        }
+        // ONNX Runtime's own default counts physical cores, which leaves half of a 2-vCPU machine idle
+        this.threads = t > 0 ? t : Runtime.getRuntime().availableProcessors();
         this.cacheSize = Math.max(1, Integer.getInteger(CACHE_PROPERTY, 8));
         this.cache = new LinkedHashMap<>(16, 0.75f, true);
     }
@@ -213,6 +217,7 @@ final class OrtBackend implements Backend, Ops {
         for (Object o : inputs) {
             in.add(o instanceof Tensor ? t((Tensor) o) : o);
         }
+        // (OrtTensor.Transposed inputs pass through: the graph stores the parameter's transpose)
         OrtTensor out = new OrtTensor(this, registry, ids.incrementAndGet(), OrtTensor.Kind.COMPUTED, null, shape, dtype,
                 null, new OrtTensor.Node(op, in, attributes), true);
         pending.add(out);
@@ -367,6 +372,8 @@ final class OrtBackend implements Backend, Ops {
         final Map<OrtTensor, String> names = new IdentityHashMap<>();
         final Map<OrtTensor, String> inputs = new LinkedHashMap<>();
         final Map<OrtTensor, String> parameters = new LinkedHashMap<>();
+        /** Parameters used transposed: original to graph name. */
+        final Map<OrtTensor, String> transposedParameters = new LinkedHashMap<>();
         final List<Protobuf> nodes = new ArrayList<>();
         final List<Protobuf> constants = new ArrayList<>();
         final StringBuilder key = new StringBuilder();
@@ -426,6 +433,8 @@ final class OrtBackend implements Backend, Ops {
                         in[i] = "";
                     } else if (o instanceof OrtTensor) {
                         in[i] = visit((OrtTensor) o);
+                    } else if (o instanceof OrtTensor.Transposed) {
+                        in[i] = visitTransposed(((OrtTensor.Transposed) o).of());
                     } else {
                         in[i] = constant((HostTensor) o);
                     }
@@ -439,6 +448,17 @@ final class OrtBackend implements Backend, Ops {
                 key.append(';');
             }
             names.put(t, name);
+            return name;
+        }
+
+        private String visitTransposed(OrtTensor p) {
+            String known = transposedParameters.get(p);
+            if (known != null) {
+                return known;
+            }
+            String name = placeholders != null ? unique(p.label + ".T") : "wt" + transposedParameters.size();
+            transposedParameters.put(p, name);
+            key.append("PT").append(p.id).append(';');
             return name;
         }
 
@@ -534,6 +554,11 @@ final class OrtBackend implements Backend, Ops {
             graph.message(5, OnnxGraph.externalTensor(e.getValue(), e.getKey().type(), e.getKey().dims(),
                     Shapes.numel(e.getKey().dims()) * 4));
         }
+        for (Map.Entry<OrtTensor, String> e : g.transposedParameters.entrySet()) {
+            long[] d = e.getKey().dims();
+            graph.message(5, OnnxGraph.externalTensor(e.getValue(), DType.FLOAT32, new long[] {d[1], d[0]},
+                    Shapes.numel(d) * 4));
+        }
         for (OrtTensor o : outputs) {
             graph.message(12, OnnxGraph.valueInfo(g.names.get(o), o.type(), o.dims(), "batch"));
         }
@@ -548,6 +573,10 @@ final class OrtBackend implements Backend, Ops {
             Map<String, ai.onnxruntime.OnnxTensorLike> external = new HashMap<>();
             for (Map.Entry<OrtTensor, String> e : g.parameters.entrySet()) {
                 external.put(e.getValue(), shared(e.getKey()));
+                paramIds.add(e.getKey().id);
+            }
+            for (Map.Entry<OrtTensor, String> e : g.transposedParameters.entrySet()) {
+                external.put(e.getValue(), sharedTransposed(e.getKey()));
                 paramIds.add(e.getKey().id);
             }
             if (!external.isEmpty()) {
@@ -582,6 +611,21 @@ final class OrtBackend implements Backend, Ops {
         }
     }
 
+    /** The transpose of a weight as a native tensor, created once and shared by every session. */
+    private OnnxTensor sharedTransposed(OrtTensor p) throws OrtException {
+        synchronized (p) {
+            if (p.sharedTransposed == null) {
+                HostTensor t = p.transposedValue();
+                float[] f = t.floats();
+                FloatBuffer direct = ByteBuffer.allocateDirect(f.length * 4).order(ByteOrder.nativeOrder())
+                        .asFloatBuffer();
+                direct.put(f).flip();
+                p.sharedTransposed = OnnxTensor.createTensor(env, direct, t.shape());
+            }
+            return p.sharedTransposed;
+        }
+    }
+
     private static String sha256(String s) {
         try {
             byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -605,13 +649,19 @@ final class OrtBackend implements Backend, Ops {
             throw new InvalidInputException("linear: input " + Shapes.format(xs) + " does not match weight "
                     + Shapes.format(w));
         }
-        Protobuf perm = OnnxGraph.attrs();
-        OnnxGraph.attrInts(perm, "perm", 1, 0);
-        OrtTensor wt = node("Transpose", new long[] {w[1], w[0]}, DType.FLOAT32, perm, weight);
         long[] out = xs.clone();
         out[out.length - 1] = w[0];
-        OrtTensor y = node("MatMul", out, DType.FLOAT32, null, x, wt);
-        wt.close();
+        OrtTensor y;
+        if (t(weight).kind == OrtTensor.Kind.PARAMETER) {
+            // weights are stored transposed once, so sessions multiply by them directly
+            y = node("MatMul", out, DType.FLOAT32, null, x, new OrtTensor.Transposed(t(weight)));
+        } else {
+            Protobuf perm = OnnxGraph.attrs();
+            OnnxGraph.attrInts(perm, "perm", 1, 0);
+            OrtTensor wt = node("Transpose", new long[] {w[1], w[0]}, DType.FLOAT32, perm, weight);
+            y = node("MatMul", out, DType.FLOAT32, null, x, wt);
+            wt.close();
+        }
         if (bias == null) {
             return y;
         }

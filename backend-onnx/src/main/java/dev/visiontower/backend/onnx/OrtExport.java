@@ -90,9 +90,16 @@ final class OrtExport implements GraphExport {
         for (Protobuf c : g.constants) {
             graph.message(5, c);
         }
+        Map<String, HostTensor> stored = new LinkedHashMap<>();
+        for (Map.Entry<OrtTensor, String> e : g.parameters.entrySet()) {
+            stored.put(e.getValue(), e.getKey().value);
+        }
+        for (Map.Entry<OrtTensor, String> e : g.transposedParameters.entrySet()) {
+            stored.put(e.getValue(), e.getKey().transposedValue());
+        }
         long weightBytes = 0;
-        for (OrtTensor p : g.parameters.keySet()) {
-            weightBytes += Shapes.numel(p.dims()) * p.type().byteSize();
+        for (HostTensor h : stored.values()) {
+            weightBytes += h.numel() * h.dtype().byteSize();
         }
         Path abs = file.toAbsolutePath();
         boolean external = weightBytes > MAX_INLINE_BYTES;
@@ -105,18 +112,18 @@ final class OrtExport implements GraphExport {
                 Path tmpData = Files.createTempFile(abs.getParent(), ".data", ".tmp");
                 try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmpData), 1 << 20)) {
                     long offset = 0;
-                    for (Map.Entry<OrtTensor, String> e : g.parameters.entrySet()) {
-                        byte[] raw = OnnxGraph.rawBytes(e.getKey().value);
+                    for (Map.Entry<String, HostTensor> e : stored.entrySet()) {
+                        byte[] raw = OnnxGraph.rawBytes(e.getValue());
                         out.write(raw);
-                        graph.message(5, OnnxGraph.tensorInFile(e.getValue(), e.getKey().value,
+                        graph.message(5, OnnxGraph.tensorInFile(e.getKey(), e.getValue(),
                                 dataFile.getFileName().toString(), offset, raw.length));
                         offset += raw.length;
                     }
                 }
                 Files.move(tmpData, dataFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } else {
-                for (Map.Entry<OrtTensor, String> e : g.parameters.entrySet()) {
-                    graph.message(5, OnnxGraph.tensor(e.getValue(), e.getKey().value));
+                for (Map.Entry<String, HostTensor> e : stored.entrySet()) {
+                    graph.message(5, OnnxGraph.tensor(e.getKey(), e.getValue()));
                 }
             }
             Map<Long, String> symbolic = new LinkedHashMap<>(axisNames);

@@ -25,6 +25,31 @@ final class OrtTensor extends AbstractTensor {
     volatile HostTensor value;
     /** The weight shared with every session (parameters only), created on first use. */
     ai.onnxruntime.OnnxTensor shared;
+    /** A 2-D parameter's transpose (host values and the shared native copy), made on first use by a product. */
+    HostTensor transposedValue;
+    ai.onnxruntime.OnnxTensor sharedTransposed;
+
+    /** Node input standing for the transpose of a 2-D parameter. */
+    record Transposed(OrtTensor of) {
+    }
+
+    /** The transpose's values, computed once. */
+    synchronized HostTensor transposedValue() {
+        if (transposedValue == null) {
+            long[] s = dims();
+            float[] in = value.floats();
+            float[] out = new float[in.length];
+            int rows = (int) s[0];
+            int cols = (int) s[1];
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < cols; j++) {
+                    out[j * rows + i] = in[i * cols + j];
+                }
+            }
+            transposedValue = HostTensor.ofFloats(out, cols, rows);
+        }
+        return transposedValue;
+    }
 
     /**
      * A node of the recorded graph.
@@ -87,6 +112,10 @@ final class OrtTensor extends AbstractTensor {
             if (shared != null) {
                 shared.close();
                 shared = null;
+            }
+            if (sharedTransposed != null) {
+                sharedTransposed.close();
+                sharedTransposed = null;
             }
         }
     }
