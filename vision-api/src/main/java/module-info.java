@@ -30,6 +30,7 @@ module dev.visiontower.api {
     exports dev.visiontower.api.checkpoint;
     exports dev.visiontower.api.image;
     exports dev.visiontower.api.text;
+    exports dev.visiontower.api.train;
 
     uses dev.visiontower.api.spi.BackendProvider;
     uses dev.visiontower.api.spi.ModelFamilyProvider;

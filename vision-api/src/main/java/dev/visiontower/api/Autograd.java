@@ -18,4 +18,7 @@ public interface Autograd {
 
     /** Clears the accumulated gradient of {@code leaf}. */
     void zeroGrad(Tensor leaf);
+
+    /** Overwrites the values of {@code target} in place (an optimizer step), outside gradient recording. */
+    void assign(Tensor target, HostTensor values);
 }

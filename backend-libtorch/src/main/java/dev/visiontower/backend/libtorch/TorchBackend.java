@@ -156,6 +156,20 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
     }
 
     @Override
+    public void assign(dev.visiontower.api.Tensor target, HostTensor values) {
+        if (!java.util.Arrays.equals(target.shape(), values.shape())) {
+            throw new InvalidInputException("assign: values " + Shapes.format(values.shape()) + " do not fit "
+                    + Shapes.format(target.shape()));
+        }
+        Tensor native_ = t(target);
+        try (PointerScope ignored = new PointerScope()) {
+            native_.detach().copy_(upload(values));
+        } catch (RuntimeException e) {
+            throw translate(e);
+        }
+    }
+
+    @Override
     public TensorScope newScope() {
         return registry.newScope();
     }
@@ -337,21 +351,31 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
             throw new InvalidInputException("attention expects [B, H, N, Dh] inputs, got q " + Shapes.format(q.shape())
                     + ", k " + Shapes.format(k.shape()) + ", v " + Shapes.format(v.shape()));
         }
-        if (mask != null && causal) {
-            // SDPA takes either an explicit mask or is_causal: fold the causal part into the mask
-            long nq = q.dim(2);
-            long nk = k.dim(2);
-            return wrap(() -> {
-                Tensor m = t(mask);
+        long nq = q.dim(2);
+        long nk = k.dim(2);
+        return wrap(() -> {
+            Tensor tq = t(q);
+            Tensor tk = t(k);
+            Tensor tv = t(v);
+            Tensor m = mask == null ? null : t(mask);
+            if (causal) {
                 Tensor upper = torch.ones(nq, nk).triu(1).gt(new Scalar(0.5));
                 Tensor causalMask = torch.zeros(nq, nk).masked_fill(upper, new Scalar(Double.NEGATIVE_INFINITY))
-                        .to(torchDevice, m.scalar_type().intern());
-                return torch.scaled_dot_product_attention(t(q), t(k), t(v), new TensorOptional(m.add(causalMask)), 0.0,
-                        false, new DoubleOptional(scale), false);
-            });
-        }
-        return wrap(() -> torch.scaled_dot_product_attention(t(q), t(k), t(v), opt(mask), 0.0, causal,
-                new DoubleOptional(scale), false));
+                        .to(torchDevice, tq.scalar_type().intern());
+                m = m == null ? causalMask : m.add(causalMask);
+            }
+            if (tq.requires_grad() || tk.requires_grad() || tv.requires_grad()) {
+                // training: the eager composition (as Hugging Face's eager attention), whose gradients match the
+                // reference implementations' to rounding; the fused kernel accumulates in another order
+                Tensor scores = torch.matmul(tq, tk.transpose(-2, -1)).mul(new Scalar(scale));
+                if (m != null) {
+                    scores = scores.add(m);
+                }
+                return torch.matmul(torch.softmax(scores, -1), tv);
+            }
+            return torch.scaled_dot_product_attention(tq, tk, tv, m == null ? new TensorOptional() : new TensorOptional(m),
+                    0.0, false, new DoubleOptional(scale), false);
+        });
     }
 
     @Override

@@ -57,8 +57,8 @@ final class TorchTensor extends AbstractTensor {
             Tensor c;
             switch (dt) {
                 case FLOAT32: case FLOAT16: case BFLOAT16: case FLOAT64: {
-                    c = native_.to(new org.bytedeco.pytorch.Device(org.bytedeco.pytorch.global.torch.DeviceType.CPU),
-                            ScalarType.Float).contiguous();
+                    c = native_.detach().to(new org.bytedeco.pytorch.Device(
+                            org.bytedeco.pytorch.global.torch.DeviceType.CPU), ScalarType.Float).contiguous();
                     float[] out = new float[(int) c.numel()];
                     if (out.length > 0) {
                         FloatBuffer b = c.createBuffer();

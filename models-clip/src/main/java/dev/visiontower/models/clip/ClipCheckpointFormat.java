@@ -74,25 +74,7 @@ public enum ClipCheckpointFormat {
 
         @Override
         WeightMapping mapping(Checkpoint c, VitConfig cfg) {
-            String p = prefix(c);
-            WeightMapping m = new WeightMapping()
-                    .map("patch_embed.weight", p + "embeddings.patch_embedding.weight")
-                    .map("cls_token", p + "embeddings.class_embedding")
-                    .map("pos_embed", p + "embeddings.position_embedding.weight")
-                    .map("norm_pre.weight", p + "pre_layrnorm.weight")
-                    .map("norm_pre.bias", p + "pre_layrnorm.bias")
-                    .map("norm.weight", p + "post_layernorm.weight")
-                    .map("norm.bias", p + "post_layernorm.bias")
-                    .map("proj.weight", "visual_projection.weight")
-                    .ignore("text_model\\..*").ignore("text_projection\\..*").ignore("logit_scale")
-                    .ignore(".*position_ids");
-            if (cfg.projectionDim() == 0) {
-                m.ignore("visual_projection\\..*");
-            }
-            for (int i = 0; i < cfg.depth(); i++) {
-                m.huggingFaceEncoderLayer("blocks." + i + ".", p + "encoder.layers." + i + ".");
-            }
-            return m;
+            return huggingFaceVisionMapping(prefix(c), cfg);
         }
 
         @Override
@@ -116,19 +98,7 @@ public enum ClipCheckpointFormat {
 
         @Override
         WeightMapping textMapping(Checkpoint c, TextConfig cfg) {
-            String p = "text_model.";
-            WeightMapping m = new WeightMapping()
-                    .map("token_embed.weight", p + "embeddings.token_embedding.weight")
-                    .map("pos_embed", p + "embeddings.position_embedding.weight")
-                    .map("norm.weight", p + "final_layer_norm.weight")
-                    .map("norm.bias", p + "final_layer_norm.bias")
-                    .map("proj.weight", "text_projection.weight")
-                    .ignore("vision_model\\..*").ignore("visual_projection\\..*").ignore("logit_scale")
-                    .ignore(".*position_ids");
-            for (int i = 0; i < cfg.depth(); i++) {
-                m.huggingFaceEncoderLayer("blocks." + i + ".", p + "encoder.layers." + i + ".");
-            }
-            return m;
+            return huggingFaceTextMapping(cfg);
         }
 
         @Override
@@ -355,6 +325,45 @@ public enum ClipCheckpointFormat {
     };
 
     static final String HF_PREFIX = "vision_model.";
+
+    /** Hugging Face CLIP vision naming under {@code p} ({@code vision_model.} or empty). */
+    static WeightMapping huggingFaceVisionMapping(String p, VitConfig cfg) {
+            WeightMapping m = new WeightMapping()
+                    .map("patch_embed.weight", p + "embeddings.patch_embedding.weight")
+                    .map("cls_token", p + "embeddings.class_embedding")
+                    .map("pos_embed", p + "embeddings.position_embedding.weight")
+                    .map("norm_pre.weight", p + "pre_layrnorm.weight")
+                    .map("norm_pre.bias", p + "pre_layrnorm.bias")
+                    .map("norm.weight", p + "post_layernorm.weight")
+                    .map("norm.bias", p + "post_layernorm.bias")
+                    .map("proj.weight", "visual_projection.weight")
+                    .ignore("text_model\\..*").ignore("text_projection\\..*").ignore("logit_scale")
+                    .ignore(".*position_ids");
+            if (cfg.projectionDim() == 0) {
+                m.ignore("visual_projection\\..*");
+            }
+            for (int i = 0; i < cfg.depth(); i++) {
+                m.huggingFaceEncoderLayer("blocks." + i + ".", p + "encoder.layers." + i + ".");
+            }
+            return m;
+        }
+
+    /** Hugging Face CLIP text naming. */
+    static WeightMapping huggingFaceTextMapping(TextConfig cfg) {
+            String p = "text_model.";
+            WeightMapping m = new WeightMapping()
+                    .map("token_embed.weight", p + "embeddings.token_embedding.weight")
+                    .map("pos_embed", p + "embeddings.position_embedding.weight")
+                    .map("norm.weight", p + "final_layer_norm.weight")
+                    .map("norm.bias", p + "final_layer_norm.bias")
+                    .map("proj.weight", "text_projection.weight")
+                    .ignore("vision_model\\..*").ignore("visual_projection\\..*").ignore("logit_scale")
+                    .ignore(".*position_ids");
+            for (int i = 0; i < cfg.depth(); i++) {
+                m.huggingFaceEncoderLayer("blocks." + i + ".", p + "encoder.layers." + i + ".");
+            }
+            return m;
+        }
 
     /** Number of blocks: one more than the largest index captured by {@code regex}'s first group. */
     static int countLayers(Set<String> names, String regex) {

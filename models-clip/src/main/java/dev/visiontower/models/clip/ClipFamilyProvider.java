@@ -13,6 +13,9 @@ import dev.visiontower.api.nn.TextModel;
 import dev.visiontower.api.nn.TextTransformer;
 import dev.visiontower.api.nn.VisionModel;
 import dev.visiontower.api.text.Tokenizer;
+import dev.visiontower.api.checkpoint.WeightMapping;
+import dev.visiontower.api.train.TrainableDualEncoder;
+import java.util.Map;
 import dev.visiontower.api.nn.VisionTransformer;
 import dev.visiontower.api.nn.VitConfig;
 import dev.visiontower.api.spi.LoadOptions;
@@ -77,6 +80,45 @@ public final class ClipFamilyProvider implements ModelFamilyProvider {
             return Optional.empty();
         }
         return Optional.ofNullable(f.tokenizer(checkpoint, f.textConfig(checkpoint).contextLength()));
+    }
+
+    @Override
+    public Optional<TrainableDualEncoder> loadForTraining(Checkpoint c, Backend backend) {
+        ClipCheckpointFormat f = format(c);
+        if (!f.hasText(c) || !c.contains(f.logitScaleName())) {
+            return Optional.empty();
+        }
+        VitConfig vc = f.config(c);
+        WeightMapping vm = f.mapping(c, vc);
+        TextConfig tc = f.textConfig(c);
+        WeightMapping tm = f.textMapping(c, tc);
+        String where = c.dir().toString();
+        VisionTransformer vision = VisionTransformer.load(vc, vm.bind(c, VisionTransformer.parameterShapes(vc), true,
+                where), backend);
+        TextTransformer text = null;
+        try {
+            text = TextTransformer.load(tc, tm.bind(c, TextTransformer.parameterShapes(tc), true, where), backend);
+            ContrastiveHead head = loadHead(c, backend).orElseThrow();
+            return Optional.of(new TrainableDualEncoder(vision, vm, text, tm, head,
+                    Map.of("logit_scale", f.logitScaleName()), c));
+        } catch (RuntimeException e) {
+            vision.close();
+            if (text != null) {
+                text.close();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A new Hugging Face {@code CLIPModel} checkpoint: {@code modelConfig} is a CLIPConfig ({@code vision_config},
+     * {@code text_config}, {@code projection_dim}, optional {@code logit_scale_init_value}); weights normal with
+     * standard deviation 0.02, norms 1, biases 0, logit scale {@code ln(1/0.07)} unless configured.
+     */
+    @Override
+    public void writeInitialCheckpoint(java.nio.file.Path dir, com.fasterxml.jackson.databind.JsonNode modelConfig,
+                                       long seed) {
+        ClipModelFactory.write(dir, modelConfig, seed);
     }
 
     /** open_clip's tokenizer with the bundled merges, context length 77. */

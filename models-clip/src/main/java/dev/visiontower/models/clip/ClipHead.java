@@ -35,6 +35,11 @@ final class ClipHead implements ContrastiveHead {
     }
 
     @Override
+    public java.util.Map<String, Tensor> parameters() {
+        return java.util.Map.of("logit_scale", logScale);
+    }
+
+    @Override
     public void close() {
         logScale.close();
     }

@@ -38,6 +38,14 @@ final class SiglipHead implements ContrastiveHead {
     }
 
     @Override
+    public java.util.Map<String, Tensor> parameters() {
+        java.util.Map<String, Tensor> m = new java.util.LinkedHashMap<>();
+        m.put("logit_scale", logScale);
+        m.put("logit_bias", bias);
+        return m;
+    }
+
+    @Override
     public void close() {
         logScale.close();
         bias.close();

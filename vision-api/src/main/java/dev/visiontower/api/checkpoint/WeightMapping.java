@@ -176,6 +176,61 @@ public final class WeightMapping {
                 && Shapes.numel(a) == Shapes.numel(b);
     }
 
+    /**
+     * The inverse of loading: canonical tensors back under checkpoint names and shapes (reshaped, transposed back,
+     * row blocks concatenated in order). Every rule's canonical tensor must be given.
+     *
+     * @param canonical     tensors by canonical name
+     * @param sourceShapes  the checkpoint shape of each checkpoint name
+     */
+    public Map<String, HostTensor> export(Map<String, HostTensor> canonical, Map<String, long[]> sourceShapes) {
+        Map<String, HostTensor> out = new LinkedHashMap<>();
+        Map<String, HostTensor[]> blocks = new LinkedHashMap<>();
+        for (Rule r : rules.values()) {
+            HostTensor t = canonical.get(r.canonical());
+            if (t == null) {
+                continue;
+            }
+            long[] shape = sourceShapes.get(r.source());
+            if (shape == null) {
+                throw new IllegalStateException("no checkpoint shape for " + r.source());
+            }
+            switch (r.transform()) {
+                case AS_IS:
+                    out.put(r.source(), t.reshape(shape));
+                    break;
+                case TRANSPOSE: {
+                    long rows = t.dim(0);
+                    long cols = t.dim(1);
+                    float[] in = t.floats();
+                    float[] o = new float[in.length];
+                    for (int i = 0; i < rows; i++) {
+                        for (int j = 0; j < cols; j++) {
+                            o[(int) (j * rows + i)] = in[(int) (i * cols + j)];
+                        }
+                    }
+                    out.put(r.source(), HostTensor.ofFloats(o, cols, rows));
+                    break;
+                }
+                case ROW_BLOCK:
+                    blocks.computeIfAbsent(r.source(), k -> new HostTensor[r.blocks()])[r.block()] = t;
+                    out.put(r.source(), null); // keep the checkpoint order
+                    break;
+                default:
+                    throw new AssertionError(r.transform());
+            }
+        }
+        for (Map.Entry<String, HostTensor[]> e : blocks.entrySet()) {
+            for (HostTensor b : e.getValue()) {
+                if (b == null) {
+                    throw new IllegalStateException("missing row block of " + e.getKey());
+                }
+            }
+            out.put(e.getKey(), HostTensor.concat0(java.util.List.of(e.getValue())).reshape(sourceShapes.get(e.getKey())));
+        }
+        return out;
+    }
+
     private final class Bound implements WeightSource {
         private final TensorSource source;
         private final Map<String, long[]> expected;

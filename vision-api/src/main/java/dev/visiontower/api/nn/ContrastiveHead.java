@@ -24,6 +24,9 @@ public interface ContrastiveHead extends AutoCloseable {
     /** The family's loss with image {@code i} paired with text {@code i} (a 0-dimensional tensor). */
     Tensor loss(Tensor imageEmbeds, Tensor textEmbeds);
 
+    /** The learned scalars by canonical name ({@code logit_scale}, and {@code logit_bias} for SigLIP). */
+    java.util.Map<String, Tensor> parameters();
+
     @Override
     void close();
 }

@@ -54,6 +54,35 @@ public interface ModelFamilyProvider {
         return Optional.empty();
     }
 
+    /**
+     * Loads the dual encoder for training (every weight listed, writable back under the checkpoint's names), or
+     * empty when the family does not train.
+     */
+    default Optional<dev.visiontower.api.train.TrainableDualEncoder> loadForTraining(Checkpoint checkpoint,
+                                                                                    Backend backend) {
+        return Optional.empty();
+    }
+
+    /**
+     * Writes a freshly initialised checkpoint ({@code config.json} + {@code model.safetensors}, the family's usual
+     * layout) for the architecture {@code modelConfig} describes, with seeded random weights.
+     *
+     * @throws dev.visiontower.api.InvalidInputException when the family cannot create models
+     */
+    default void writeInitialCheckpoint(java.nio.file.Path dir, com.fasterxml.jackson.databind.JsonNode modelConfig,
+                                        long seed) {
+        throw new dev.visiontower.api.InvalidInputException("the " + name() + " family cannot create models to train");
+    }
+
+    /**
+     * Writes {@code weights} (checkpoint names) into {@code dir} in the layout of {@code like} (its config and
+     * tokenizer files are copied), replacing {@code dir} only once everything is written.
+     */
+    default void writeCheckpoint(java.nio.file.Path dir, Checkpoint like,
+                                 java.util.Map<String, dev.visiontower.api.HostTensor> weights) {
+        dev.visiontower.api.train.CheckpointWriter.write(dir, like.dir(), weights, java.util.Map.of());
+    }
+
     /** The family's standard tokenizer when no checkpoint is at hand (CLIP's bundled BPE), or empty. */
     default Optional<Tokenizer> defaultTokenizer() {
         return Optional.empty();

@@ -1,0 +1,80 @@
+package dev.visiontower.models.clip;
+
+import dev.visiontower.api.Backend;
+import dev.visiontower.api.Backends;
+import dev.visiontower.api.Device;
+import dev.visiontower.api.HostTensor;
+import dev.visiontower.api.Models;
+import dev.visiontower.api.Tolerance;
+import dev.visiontower.api.checkpoint.Checkpoint;
+import dev.visiontower.api.checkpoint.Safetensors;
+import dev.visiontower.api.text.Encoding;
+import dev.visiontower.api.train.AdamW;
+import dev.visiontower.api.train.ContrastiveTrainer;
+import dev.visiontower.api.train.TrainableDualEncoder;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Two AdamW steps on clip_full against torch.optim.AdamW: loss, every gradient, every weight after each step. */
+class ClipTrainStepTest {
+    static final Tolerance GRAD = new Tolerance(1e-5, 1e-4);
+    static final double LR = 1e-3;
+    static final double EPS = 1e-6;
+
+    /**
+     * Weights are compared at {@code 1e-5 + 1e-4|b|}, except tensors whose true gradient is zero: attention key
+     * biases (softmax does not change when every score of a row moves by the same amount). Their reference gradient
+     * is rounding noise (~1e-8), far below AdamW's eps (1e-6), where the update is {@code lr * g / eps}: noise in,
+     * noise out. For those, the allowance grows by the largest such update, {@code 3 lr max|g| / eps} per step.
+     */
+    static void checkAll(String prefix, Map<String, HostTensor> got, Safetensors io, int steps) {
+        int n = 0;
+        java.util.List<String> bad = new java.util.ArrayList<>();
+        for (Map.Entry<String, HostTensor> e : got.entrySet()) {
+            Tolerance tol = GRAD;
+            if (steps > 0) {
+                double maxG = 0;
+                for (float v : io.read("grad." + e.getKey()).floats()) {
+                    maxG = Math.max(maxG, Math.abs(v));
+                }
+                if (maxG < EPS) {
+                    tol = new Tolerance(GRAD.atol() + steps * 3 * LR * maxG / EPS, GRAD.rtol());
+                }
+            }
+            Tolerance.Comparison c = tol.compare(e.getValue(), io.read(prefix + e.getKey()));
+            if (!c.ok()) {
+                bad.add(prefix + e.getKey() + ": " + c.message());
+            }
+            n++;
+        }
+        assertTrue(bad.isEmpty(), String.join("\n", bad));
+        assertEquals(78, n, prefix + " tensors compared");
+    }
+
+    @Test
+    void twoAdamWStepsMatchTorch() {
+        try (Backend b = Backends.open("libtorch", Device.CPU);
+             Checkpoint ckpt = Checkpoint.open(Golden.dir("clip_full"));
+             Safetensors io = Safetensors.open(Golden.dir("train_step_clip").resolve("io.safetensors"));
+             TrainableDualEncoder model = Models.detect(ckpt).family().loadForTraining(ckpt, b).orElseThrow()) {
+            ContrastiveTrainer trainer = new ContrastiveTrainer(model, b, AdamW.Betas.CLIP, 0.2);
+            HostTensor px = io.read("pixel_values");
+            Encoding text = new Encoding(io.read("input_ids"), io.read("attention_mask"));
+
+            ContrastiveTrainer.Gradients g = trainer.gradients(px, text);
+            assertEquals(io.read("loss").floats()[0], g.loss(), 1e-5);
+            checkAll("grad.", model.toCheckpoint(g.byParameter()), io, 0);
+            trainer.apply(g.byParameter(), LR);
+            checkAll("after.", model.checkpointWeights(), io, 1);
+
+            ContrastiveTrainer.Gradients g2 = trainer.gradients(px, text);
+            assertEquals(io.read("loss_step2").floats()[0], g2.loss(), 1e-5);
+            trainer.apply(g2.byParameter(), LR);
+            checkAll("after2.", model.checkpointWeights(), io, 2);
+        }
+    }
+}

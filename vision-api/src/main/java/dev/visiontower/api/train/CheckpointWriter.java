@@ -1,0 +1,77 @@
+package dev.visiontower.api.train;
+
+import dev.visiontower.api.HostTensor;
+import dev.visiontower.api.InvalidInputException;
+import dev.visiontower.api.checkpoint.SafetensorsWriter;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Writes a model directory so that a crash never leaves a half-written one: everything goes to a sibling temporary
+ * directory, which then replaces the target by renames.
+ */
+public final class CheckpointWriter {
+    /** Side files a model directory may carry (configs, tokenizer files), copied from the source model. */
+    public static final List<String> SIDE_FILES = List.of("config.json", "preprocessor_config.json",
+            "open_clip_config.json", "vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json",
+            "special_tokens_map.json", "spiece.model", "README.md");
+
+    private CheckpointWriter() {
+    }
+
+    /**
+     * Writes {@code model.safetensors} from {@code weights}, the side files of {@code like}, and {@code extra} files
+     * (name to bytes), replacing {@code dir} atomically as a whole.
+     */
+    public static void write(Path dir, Path like, Map<String, HostTensor> weights, Map<String, byte[]> extra) {
+        Path abs = dir.toAbsolutePath();
+        try {
+            Files.createDirectories(abs.getParent());
+            Path tmp = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".");
+            try {
+                for (String f : SIDE_FILES) {
+                    Path src = like.resolve(f);
+                    if (Files.isRegularFile(src) && !extra.containsKey(f)) {
+                        Files.copy(src, tmp.resolve(f));
+                    }
+                }
+                for (Map.Entry<String, byte[]> e : extra.entrySet()) {
+                    Files.write(tmp.resolve(e.getKey()), e.getValue());
+                }
+                SafetensorsWriter.write(tmp.resolve("model.safetensors"), weights, Map.of("producer", "visiontower"));
+                Path old = null;
+                if (Files.exists(abs)) {
+                    old = abs.resolveSibling("." + abs.getFileName() + ".old");
+                    deleteTree(old);
+                    Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
+                }
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+                if (old != null) {
+                    deleteTree(old);
+                }
+            } finally {
+                deleteTree(tmp);
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException(dir + ": cannot write the checkpoint: " + e.getMessage(), e);
+        }
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path x : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(x);
+            }
+        }
+    }
+}
