@@ -16,6 +16,7 @@ import dev.visiontower.api.nn.TextConfig;
 import dev.visiontower.api.nn.TextModel;
 import dev.visiontower.api.nn.TextTransformer;
 import dev.visiontower.api.text.Tokenizer;
+import dev.visiontower.api.train.TrainableDualEncoder;
 import dev.visiontower.api.nn.VisionModel;
 import dev.visiontower.api.nn.VisionTransformer;
 import dev.visiontower.api.nn.VitConfig;
@@ -192,6 +193,34 @@ public final class SiglipFamilyProvider implements ModelFamilyProvider {
             return Optional.of(new SiglipHead(backend, scale, backend.parameter("logit_bias", c.read("logit_bias").reshape())));
         } catch (RuntimeException e) {
             scale.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public Optional<TrainableDualEncoder> loadForTraining(Checkpoint c, Backend backend) {
+        if (recognize(c).isEmpty() || !c.contains(TEXT + "embeddings.token_embedding.weight")
+                || !c.contains("logit_scale") || !c.contains("logit_bias")) {
+            return Optional.empty();
+        }
+        VitConfig vc = visionConfig(c);
+        WeightMapping vm = mapping(prefix(c), vc);
+        TextConfig tc = textConfig(c);
+        WeightMapping tm = textMapping(tc);
+        String where = c.dir().toString();
+        VisionTransformer vision = VisionTransformer.load(vc, vm.bind(c, VisionTransformer.parameterShapes(vc), true,
+                where), backend);
+        TextTransformer text = null;
+        try {
+            text = TextTransformer.load(tc, tm.bind(c, TextTransformer.parameterShapes(tc), true, where), backend);
+            ContrastiveHead head = loadHead(c, backend).orElseThrow();
+            return Optional.of(new TrainableDualEncoder(vision, vm, text, tm, head,
+                    java.util.Map.of("logit_scale", "logit_scale", "logit_bias", "logit_bias"), c));
+        } catch (RuntimeException e) {
+            vision.close();
+            if (text != null) {
+                text.close();
+            }
             throw e;
         }
     }
