@@ -1,0 +1,100 @@
+package dev.visiontower.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.visiontower.api.InvalidInputException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * An image folder with captions: {@code captions.jsonl} lines {@code {"image": "...", "text": "..."}} (optional
+ * {@code shape}/{@code color} labels for zero-shot evaluation) or a {@code captions.csv} with {@code image,text}.
+ * {@code DIR/train} and {@code DIR/heldout} are used when present; otherwise 10% of {@code DIR} is held out.
+ */
+final class TrainingData {
+    record Example(Path image, String text, String label) {
+    }
+
+    final List<Example> train;
+    final List<Example> heldout;
+
+    private TrainingData(List<Example> train, List<Example> heldout) {
+        this.train = train;
+        this.heldout = heldout;
+    }
+
+    static TrainingData load(Path dir, long seed) {
+        if (!Files.isDirectory(dir)) {
+            throw new InvalidInputException(dir + ": no such data directory");
+        }
+        if (Files.isDirectory(dir.resolve("train")) && Files.isDirectory(dir.resolve("heldout"))) {
+            return new TrainingData(read(dir.resolve("train")), read(dir.resolve("heldout")));
+        }
+        List<Example> all = new ArrayList<>(read(dir));
+        java.util.Collections.shuffle(all, new Random(seed));
+        int held = Math.max(1, all.size() / 10);
+        return new TrainingData(all.subList(held, all.size()), all.subList(0, held));
+    }
+
+    private static List<Example> read(Path dir) {
+        Path jsonl = dir.resolve("captions.jsonl");
+        Path csv = dir.resolve("captions.csv");
+        List<Example> out = new ArrayList<>();
+        try {
+            if (Files.isRegularFile(jsonl)) {
+                ObjectMapper json = new ObjectMapper();
+                int n = 0;
+                for (String line : Files.readAllLines(jsonl)) {
+                    n++;
+                    if (line.isBlank()) {
+                        continue;
+                    }
+                    JsonNode o;
+                    try {
+                        o = json.readTree(line);
+                    } catch (IOException e) {
+                        throw new InvalidInputException(jsonl + ":" + n + ": not JSON: " + e.getMessage());
+                    }
+                    if (!o.hasNonNull("image") || !o.hasNonNull("text")) {
+                        throw new InvalidInputException(jsonl + ":" + n + ": needs \"image\" and \"text\"");
+                    }
+                    String label = o.hasNonNull("color") && o.hasNonNull("shape")
+                            ? o.get("color").asText() + " " + o.get("shape").asText() : null;
+                    out.add(new Example(dir.resolve(o.get("image").asText()), o.get("text").asText(), label));
+                }
+            } else if (Files.isRegularFile(csv)) {
+                List<String> lines = Files.readAllLines(csv);
+                for (int i = 1; i < lines.size(); i++) {
+                    String line = lines.get(i);
+                    int comma = line.indexOf(',');
+                    if (comma < 0) {
+                        throw new InvalidInputException(csv + ":" + (i + 1) + ": expected image,text");
+                    }
+                    String text = line.substring(comma + 1).strip();
+                    if (text.startsWith("\"") && text.endsWith("\"") && text.length() >= 2) {
+                        text = text.substring(1, text.length() - 1).replace("\"\"", "\"");
+                    }
+                    out.add(new Example(dir.resolve(line.substring(0, comma).strip()), text, null));
+                }
+            } else {
+                throw new InvalidInputException(dir + ": no captions.jsonl or captions.csv");
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException(dir + ": cannot read captions: " + e.getMessage(), e);
+        }
+        if (out.isEmpty()) {
+            throw new InvalidInputException(dir + ": no examples");
+        }
+        for (Example e : out) {
+            if (!Files.isRegularFile(e.image())) {
+                throw new InvalidInputException(e.image() + ": image listed in the captions is missing");
+            }
+        }
+        return out;
+    }
+}
