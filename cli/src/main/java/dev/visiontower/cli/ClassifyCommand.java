@@ -37,12 +37,12 @@ final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--labels", required = true, paramLabel = "A,B,C", split = ",",
-            description = "Candidate labels, comma-separated.")
+    @Option(names = "--labels", paramLabel = "A,B,C", split = ",",
+            description = "Candidate labels, comma-separated (default: the model's labels.json, if it ships one).")
     List<String> labels;
 
-    @Option(names = "--template", paramLabel = "TEXT", defaultValue = "a photo of a {}.",
-            description = "Prompt template; {} is replaced by the label (default: '${DEFAULT-VALUE}').")
+    @Option(names = "--template", paramLabel = "TEXT",
+            description = "Prompt template; {} is replaced by the label (default: the model's, else 'a photo of a {}.').")
     String template;
 
     @Option(names = "--top", paramLabel = "K", defaultValue = "3", description = "Labels shown per image (default: ${DEFAULT-VALUE}).")
@@ -51,11 +51,43 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
 
-    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "PNG or JPEG files.")
+    @Parameters(arity = "0..*", paramLabel = "IMAGE",
+            description = "PNG or JPEG files (default with the bundled model: the sample images).")
     List<Path> images;
+
+    /** Labels and template from {@code labels.json} in the model directory, when the caller gave none. */
+    private void defaults(Path modelDir) throws java.io.IOException {
+        Path file = modelDir.resolve("labels.json");
+        com.fasterxml.jackson.databind.JsonNode j = java.nio.file.Files.isRegularFile(file)
+                ? new ObjectMapper().readTree(file.toFile()) : null;
+        if (labels == null) {
+            if (j == null || !j.path("labels").isArray()) {
+                throw new InvalidInputException("--labels is required (" + modelDir + " ships no labels.json)");
+            }
+            labels = new ArrayList<>();
+            for (var l : j.path("labels")) {
+                labels.add(l.asText());
+            }
+        }
+        if (template == null) {
+            template = j != null && j.hasNonNull("template") ? j.get("template").asText() : "a photo of a {}.";
+        }
+        if (images == null || images.isEmpty()) {
+            String home = System.getProperty("visiontower.home");
+            if (common.model != null || home == null) {
+                throw new InvalidInputException("no IMAGE given");
+            }
+            images = new ArrayList<>();
+            try (var files = java.nio.file.Files.list(Path.of(home, "samples", "images"))) {
+                files.filter(f -> f.toString().endsWith(".png") || f.toString().endsWith(".jpg")).sorted()
+                        .forEach(images::add);
+            }
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
+        defaults(common.modelDir());
         List<String> names = labels.stream().map(String::strip).filter(s -> !s.isEmpty()).collect(Collectors.toList());
         if (names.isEmpty()) {
             throw new InvalidInputException("--labels is empty");

@@ -149,7 +149,7 @@ final class MakeShapesCommand implements Callable<Integer> {
         Graphics2D g = img.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
         background(g, rnd);
-        double scale = 0.25 + rnd.nextDouble() * 0.35; // shape extent as a fraction of the image
+        double scale = 0.4 + rnd.nextDouble() * 0.35; // shape extent as a fraction of the image
         double r = scale * size / 2;
         double cx = r + rnd.nextDouble() * (size - 2 * r);
         double cy = r + rnd.nextDouble() * (size - 2 * r);
@@ -245,7 +245,7 @@ final class MakeShapesCommand implements Callable<Integer> {
     }
 
     private static String caption(Random rnd, Sample s, String shape, String color) {
-        String size = s.scale() < 0.4 ? "small" : "large";
+        String size = s.scale() < 0.55 ? "small" : "large";
         String where;
         boolean left = s.cx() < 0.38;
         boolean right = s.cx() > 0.62;

@@ -2,7 +2,6 @@ package dev.visiontower.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.visiontower.api.Backend;
 import dev.visiontower.api.Backends;
@@ -150,7 +149,6 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         validate();
         var err = spec.commandLine().getErr();
-        TrainingData dataset = TrainingData.load(data, seed);
         Path out = arch.resume != null ? arch.resume : output;
         BackendOptions opts = new BackendOptions(Device.parse(device), dev.visiontower.api.DType.FLOAT32, threads, Map.of());
         try (Backend b = Backends.open(backend, opts)) {
@@ -158,6 +156,7 @@ final class TrainCommand implements Callable<Integer> {
                 throw new UnsupportedCapabilityException(b.name(), Capability.TRAINING,
                         "training (use --backend libtorch)");
             }
+            TrainingData dataset = TrainingData.load(data, seed);
             int startEpoch = 0;
             Path source;
             if (arch.resume != null) {
@@ -415,7 +414,7 @@ final class TrainCommand implements Callable<Integer> {
         ObjectNode state = json.createObjectNode();
         state.put("epoch", epoch).put("step", step).put("epochs", epochs).put("batch", batch).put("lr", lr)
                 .put("warmup", warmup).put("weight_decay", weightDecay).put("seed", seed);
-        extra.put("trainer_state.json", json.enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(state));
+        extra.put("trainer_state.json", json.writerWithDefaultPrettyPrinter().writeValueAsBytes(state));
         extra.put("metrics.jsonl", (String.join("\n", metrics) + "\n").getBytes(StandardCharsets.UTF_8));
         extra.put("training_curve.png", Curve.png(lossCurve, accCurve));
         CheckpointWriter.write(out, ck.dir(), model.checkpointWeights(), extra);

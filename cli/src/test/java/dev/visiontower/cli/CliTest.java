@@ -124,8 +124,9 @@ class CliTest {
             assertEquals(1.0, s, 1e-5);
         }
         Path jsonl = tmp.resolve("e.jsonl");
-        Path img = root().resolve("samples/images/img_shapes.png");
-        r = run("embed", img.toString(), img.toString(), "--output", jsonl.toString());
+        Path img = golden("preprocess").resolve("img_shapes.png");
+        r = run("embed", "--model", golden("clip_vision").toString(), img.toString(), img.toString(), "--output",
+                jsonl.toString());
         assertEquals(0, r.code(), r.err());
         List<String> lines = Files.readAllLines(jsonl);
         assertEquals(2, lines.size());
@@ -138,7 +139,7 @@ class CliTest {
     @Test
     void preprocessWritesTheModelsPixelValues() {
         Path out = tmp.resolve("px.safetensors");
-        Path img = root().resolve("samples/images/img_noise.jpg");
+        Path img = golden("preprocess").resolve("img_noise.jpg");
         Result r = run("preprocess", "--model", golden("clip_vision").toString(), img.toString(), "--output",
                 out.toString());
         assertEquals(0, r.code(), r.err());
@@ -162,7 +163,7 @@ class CliTest {
     @Test
     void badInputsGiveOneClearLineAndExitTwo() throws IOException {
         String out = tmp.resolve("o.safetensors").toString();
-        String img = root().resolve("samples/images/img_shapes.png").toString();
+        String img = golden("preprocess").resolve("img_shapes.png").toString();
         assertCleanError(run("embed", "--model", tmp.resolve("missing").toString(), img, "--output", out),
                 "missing", "no such model directory");
         assertCleanError(run("embed", "--backend", "nosuch", img, "--output", out), "unknown backend 'nosuch'",

@@ -100,7 +100,7 @@ class TextCommandsTest {
     @Test
     void classifyPrintsProbabilitiesThatSumToOne() throws IOException {
         Path model = clipWithTokenizer();
-        String img = CliTest.root().resolve("samples/images/img_shapes.png").toString();
+        String img = golden("preprocess").resolve("img_shapes.png").toString();
         CliTest.Result r = run("classify", "--model", model.toString(), "--labels", "cat,dog,car", "--json", img, img);
         assertEquals(0, r.code(), r.err());
         JsonNode doc = new ObjectMapper().readTree(r.out());
@@ -154,7 +154,7 @@ class TextCommandsTest {
         Files.copy(golden("siglip_full").resolve("config.json"), dir.resolve("config.json"));
         Files.copy(golden("siglip_full").resolve("model.safetensors"), dir.resolve("model.safetensors"));
         Files.write(dir.resolve("spiece.model"), tinySentencePiece());
-        String img = CliTest.root().resolve("samples/images/img_shapes.png").toString();
+        String img = golden("preprocess").resolve("img_shapes.png").toString();
         CliTest.Result r = run("classify", "--model", dir.toString(), "--labels", "red circle,blue square", "--json", img);
         assertEquals(0, r.code(), r.err());
         JsonNode doc = new ObjectMapper().readTree(r.out());
@@ -178,6 +178,6 @@ class TextCommandsTest {
         assertCleanError(run("embed-text", "--model", golden("clip_full").toString(), "--input-ids", ids.toString(),
                 "--output", tmp.resolve("o.npy").toString()), "token id 5000", "vocabulary of 320");
         assertCleanError(run("classify", "--model", golden("siglip_full").toString(), "--labels", "a,b",
-                CliTest.root().resolve("samples/images/img_shapes.png").toString()), "no tokenizer");
+                golden("preprocess").resolve("img_shapes.png").toString()), "no tokenizer");
     }
 }
