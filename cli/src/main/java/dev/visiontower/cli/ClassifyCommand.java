@@ -3,7 +3,6 @@ package dev.visiontower.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.visiontower.api.Backend;
-import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.Tensor;
 import dev.visiontower.api.TensorScope;

@@ -8,7 +8,6 @@ import dev.visiontower.api.Ops;
 import dev.visiontower.api.Tensor;
 import dev.visiontower.api.TensorScope;
 import dev.visiontower.api.checkpoint.Checkpoint;
-import dev.visiontower.api.image.ImageDecoding;
 import dev.visiontower.api.image.ImagePreprocessor;
 import dev.visiontower.api.nn.ContrastiveHead;
 import dev.visiontower.api.nn.ForwardOptions;

@@ -217,7 +217,6 @@ final class OrtBackend implements Backend, Ops {
         for (Object o : inputs) {
             in.add(o instanceof Tensor ? t((Tensor) o) : o);
         }
-        // (OrtTensor.Transposed inputs pass through: the graph stores the parameter's transpose)
         OrtTensor out = new OrtTensor(this, registry, ids.incrementAndGet(), OrtTensor.Kind.COMPUTED, null, shape, dtype,
                 null, new OrtTensor.Node(op, in, attributes), true);
         pending.add(out);
@@ -997,12 +996,7 @@ final class OrtBackend implements Backend, Ops {
     @Override
     public Tensor equalTo(Tensor x, double value) {
         OrtTensor xt = t(x);
-        HostTensor c = xt.type() == DType.INT64 ? longs((long) value) : scalar((float) value);
-        if (xt.type() == DType.INT64) {
-            c = HostTensor.ofLongs(new long[] {(long) value});
-        } else {
-            c = scalar((float) value);
-        }
+        HostTensor c = xt.type() == DType.INT64 ? HostTensor.ofLongs(new long[] {(long) value}) : scalar((float) value);
         Protobuf cast = OnnxGraph.attrs();
         OnnxGraph.attrInt(cast, "to", OnnxGraph.elemType(DType.FLOAT32));
         try (TensorScope scope = newScope()) {

@@ -4,7 +4,6 @@ import dev.visiontower.api.DType;
 import dev.visiontower.api.GraphExport;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
-import dev.visiontower.api.Shapes;
 import dev.visiontower.api.Tensor;
 
 import java.io.IOException;
