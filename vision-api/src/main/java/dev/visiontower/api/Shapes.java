@@ -19,6 +19,15 @@ public final class Shapes {
         return n;
     }
 
+    /** Total number of elements of a set of shapes (e.g. a model's parameter shapes); throws on overflow. */
+    public static long totalNumel(java.util.Collection<long[]> shapes) {
+        long n = 0;
+        for (long[] s : shapes) {
+            n = Math.addExact(n, numel(s));
+        }
+        return n;
+    }
+
     /** {@code [2, 3, 224, 224]}. */
     public static String format(long[] shape) {
         return Arrays.toString(shape);

@@ -59,11 +59,7 @@ public final class TextTransformer implements TextModel {
     }
 
     public static long parameterCount(TextConfig c) {
-        long n = 0;
-        for (long[] s : parameterShapes(c).values()) {
-            n += Shapes.numel(s);
-        }
-        return n;
+        return Shapes.totalNumel(parameterShapes(c).values());
     }
 
     /** Builds the tower on {@code backend} from weights under canonical names. */

@@ -100,11 +100,7 @@ public final class VisionTransformer implements VisionModel {
 
     /** Exact number of parameters of a configuration. */
     public static long parameterCount(VitConfig c) {
-        long n = 0;
-        for (long[] s : parameterShapes(c).values()) {
-            n += Shapes.numel(s);
-        }
-        return n;
+        return Shapes.totalNumel(parameterShapes(c).values());
     }
 
     /**
