@@ -55,6 +55,12 @@ final class OrtBackend implements Backend, Ops {
     private final Map<String, Compiled> cache;
     private final int cacheSize;
     private volatile boolean closed;
+    /**
+     * Native staging memory for graph inputs, reused by every run (guarded by {@code this}). ONNX Runtime copies a heap
+     * buffer into a fresh direct buffer that only the garbage collector frees; feeding from buffers the backend owns
+     * keeps the per-pass native footprint fixed instead of tied to the collector's schedule.
+     */
+    private final List<ByteBuffer> staging = new ArrayList<>();
 
     /** A compiled graph: the session and the order of its inputs. */
     private record Compiled(OrtSession session, Set<Long> parameterIds) {
@@ -127,6 +133,7 @@ final class OrtBackend implements Backend, Ops {
             return;
         }
         closed = true;
+        staging.clear();
         for (Compiled c : cache.values()) {
             closeQuietly(c.session());
         }
@@ -288,8 +295,9 @@ final class OrtBackend implements Backend, Ops {
         Compiled compiled = compile(g, outputs);
         Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
         try {
+            int slot = 0;
             for (Map.Entry<OrtTensor, String> e : g.inputs.entrySet()) {
-                feeds.put(e.getValue(), onnxTensor(e.getKey().value));
+                feeds.put(e.getValue(), stagedTensor(slot++, e.getKey().value));
             }
             Set<String> names = new java.util.LinkedHashSet<>();
             for (OrtTensor o : outputs) {
@@ -334,6 +342,34 @@ final class OrtBackend implements Backend, Ops {
             }
         }
         return false;
+    }
+
+    /**
+     * A feed backed by staging buffer {@code slot}, grown when too small; valid until the next run (only one run is in
+     * flight: {@link #flush} is synchronized and closes its feeds before returning).
+     */
+    private OnnxTensor stagedTensor(int slot, HostTensor h) throws OrtException {
+        long bytes = Shapes.numel(h.shape()) * 8L / (h.dtype() == DType.FLOAT32 ? 2 : 1);
+        if (bytes > Integer.MAX_VALUE) {
+            return onnxTensor(h);
+        }
+        while (staging.size() <= slot) {
+            staging.add(null);
+        }
+        ByteBuffer buf = staging.get(slot);
+        if (buf == null || buf.capacity() < bytes) {
+            buf = ByteBuffer.allocateDirect((int) Math.max(bytes, 64)).order(ByteOrder.nativeOrder());
+            staging.set(slot, buf);
+        }
+        ByteBuffer view = buf.slice(0, (int) bytes).order(ByteOrder.nativeOrder());
+        if (h.dtype() == DType.FLOAT32) {
+            FloatBuffer f = view.asFloatBuffer();
+            f.put(h.floats()).rewind();
+            return OnnxTensor.createTensor(env, f, h.shape());
+        }
+        LongBuffer l = view.asLongBuffer();
+        l.put(h.longs()).rewind();
+        return OnnxTensor.createTensor(env, l, h.shape());
     }
 
     private OnnxTensor onnxTensor(HostTensor h) throws OrtException {
