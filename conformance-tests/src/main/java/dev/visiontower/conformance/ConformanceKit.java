@@ -162,7 +162,7 @@ public final class ConformanceKit {
                 return;
             }
             HostTensor want = f.apply(reference).toHost();
-            record(backendName, check, got, want, Tolerances.of(b.dtype()), Double.NEGATIVE_INFINITY);
+            record(backendName, check, got, want, b.tolerance(), Double.NEGATIVE_INFINITY);
         } catch (RuntimeException e) {
             results.add(new CheckResult(backendName, check, Outcome.FAIL, e.getClass().getSimpleName() + ": "
                     + e.getMessage(), Double.NaN, Double.NaN));
@@ -377,7 +377,7 @@ public final class ConformanceKit {
                     continue;
                 }
                 all.computeIfAbsent(c.name(), k -> new LinkedHashMap<>()).put(e.getKey(), got);
-                compareOutputs(e.getKey(), check, got, expected, Tolerances.of(e.getValue().dtype()),
+                compareOutputs(e.getKey(), check, got, expected, e.getValue().tolerance(),
                         Tolerances.minCosine(e.getValue().dtype()));
             }
         }
@@ -440,7 +440,7 @@ public final class ConformanceKit {
                     if (got != null) {
                         all.computeIfAbsent(dir.getFileName().toString(), k -> new LinkedHashMap<>())
                                 .put(e.getKey(), got);
-                        compareOutputs(e.getKey(), check, got, want, Tolerances.of(e.getValue().dtype()),
+                        compareOutputs(e.getKey(), check, got, want, e.getValue().tolerance(),
                                 Tolerances.minCosine(e.getValue().dtype()));
                     }
                 }
@@ -465,7 +465,9 @@ public final class ConformanceKit {
                         results.add(CheckResult.skip(pair, "pair." + model.getKey(), "one side did not run"));
                         continue;
                     }
-                    Tolerance tol = Tolerances.of(open.get(names.get(i)).dtype());
+                    Tolerance ti = open.get(names.get(i)).tolerance();
+                    Tolerance tj = open.get(names.get(j)).tolerance();
+                    Tolerance tol = ti.atol() >= tj.atol() ? ti : tj; // the looser of the two
                     compareOutputs(pair, "pair." + model.getKey(), a, b, tol,
                             Tolerances.minCosine(open.get(names.get(i)).dtype()));
                 }

@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code java -p <jars> --add-modules ALL-MODULE-PATH -m dev.visiontower.conformance/dev.visiontower.conformance.Main
- * [--backend NAME]... [--golden DIR] [--model DIR]... [--json FILE]}: runs the kit and exits 1 if anything failed.
+ * [--backend NAME]... [--option KEY=VALUE]... [--golden DIR] [--model DIR]... [--json FILE]}: runs the kit and exits 1 if anything failed.
  */
 @Command(name = "conformance", mixinStandardHelpOptions = true,
         description = "Check backends and model plugins against the float64 reference, the golden fixtures and each other.")
@@ -37,13 +37,17 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "float32", description = "Compute dtype.")
     String dtype;
 
+    @Option(names = "--option", paramLabel = "KEY=VALUE",
+            description = "Backend-specific option (repeat), e.g. tf32=true or gemm=own for jcuda.")
+    Map<String, String> extra = new java.util.LinkedHashMap<>();
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
     Path json;
 
     @Override
     public Integer call() throws Exception {
         Report r = ConformanceKit.run(new ConformanceKit.Options(backends, golden, models,
-                new BackendOptions(Device.parse(device), DType.parse(dtype), 0, Map.of())));
+                new BackendOptions(Device.parse(device), DType.parse(dtype), 0, extra)));
         r.print(new PrintWriter(System.out, true));
         if (json != null) {
             Files.writeString(json, r.toJson());

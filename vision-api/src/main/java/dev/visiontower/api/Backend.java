@@ -28,6 +28,27 @@ public interface Backend extends AutoCloseable {
         return capabilities().contains(c);
     }
 
+    /**
+     * The tolerance this backend's results are held to against the float64 reference: its compute dtype's, or a
+     * looser one when it computes matrix products in a reduced precision (e.g. TF32 for float32 tensors).
+     */
+    default Tolerance tolerance() {
+        return Tolerance.forDType(dtype());
+    }
+
+    /** One line naming the engine, device and precision, for logs and benchmark reports. */
+    default String description() {
+        return name() + " on " + device() + " (" + dtype() + ")";
+    }
+
+    /**
+     * The device's dense peak rate in TFLOP/s for the precision this backend's matrix products run in, when known
+     * (benchmarks report their fraction of it).
+     */
+    default java.util.OptionalDouble peakTflops() {
+        return java.util.OptionalDouble.empty();
+    }
+
     /** The operations. */
     Ops ops();
 

@@ -110,9 +110,23 @@ public final class Backends {
         return open(explicit, BackendOptions.defaults().withDevice(device));
     }
 
-    /** Selects and opens a backend with options. */
+    /**
+     * Selects and opens a backend with options. With no backend named, the highest-priority available one that has
+     * the requested device is chosen (so {@code cuda} picks a GPU backend even when a CPU-only one ranks higher).
+     */
     public static Backend open(String explicit, BackendOptions options) {
-        Info info = select(explicit);
+        Info info = null;
+        if (requestedName(explicit) == null) {
+            for (Info i : list()) {
+                if (i.available() && i.availability().devices().contains(options.device())) {
+                    info = i;
+                    break;
+                }
+            }
+        }
+        if (info == null) {
+            info = select(explicit);
+        }
         if (!info.availability().devices().isEmpty() && !info.availability().devices().contains(options.device())) {
             throw new BackendUnavailableException("backend '" + info.name() + "' has no device "
                     + options.device() + "; devices here: " + info.availability().devices());

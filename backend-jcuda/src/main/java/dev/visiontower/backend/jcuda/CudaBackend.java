@@ -1,0 +1,1057 @@
+package dev.visiontower.backend.jcuda;
+
+import dev.visiontower.api.Activation;
+import dev.visiontower.api.Backend;
+import dev.visiontower.api.DType;
+import dev.visiontower.api.Device;
+import dev.visiontower.api.HostTensor;
+import dev.visiontower.api.InvalidInputException;
+import dev.visiontower.api.Ops;
+import dev.visiontower.api.Shapes;
+import dev.visiontower.api.Tensor;
+import dev.visiontower.api.TensorScope;
+import dev.visiontower.api.VisionTowerException;
+import dev.visiontower.api.spi.BackendOptions;
+import dev.visiontower.api.spi.Capability;
+import dev.visiontower.api.spi.TensorRegistry;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The {@code jcuda} backend on one GPU: every operation enqueues kernels on the backend's stream and returns at once;
+ * reading a result ({@link Tensor#toHost()}) waits for them. Inputs are checked on the host before anything is
+ * launched, so a wrong shape is an {@link InvalidInputException}, never a device fault.
+ */
+public final class CudaBackend implements Backend, Ops {
+    private final BackendOptions options;
+    private final CudaDriver.Gpu gpu;
+    private final Kernels kernels;
+    private final CUstream stream = new CUstream();
+    private final CudaAllocator allocator = new CudaAllocator();
+    private final Gemm gemm;
+    private final Gemm.Precision precision;
+    private final TensorRegistry registry = new TensorRegistry();
+    private final String gemmNote;
+    private volatile boolean closed;
+
+    CudaBackend(BackendOptions options, CudaDriver.Gpu gpu, String gemmChoice, boolean tf32, String kernelMode) {
+        this.options = options;
+        this.gpu = gpu;
+        current();
+        this.kernels = Kernels.load(gpu, kernelMode);
+        JCudaDriver.cuStreamCreate(stream, 0); // blocking: ordered with the synchronous copies on the legacy stream
+        Gemm g = null;
+        String note = "";
+        if (!gemmChoice.equals("own")) {
+            String err = JCudaBackendProvider.cublasProblem();
+            if (err == null) {
+                try {
+                    g = new Gemm.Cublas(kernels, stream);
+                } catch (Throwable t) {
+                    err = JCudaNatives.reason(t);
+                }
+            }
+            if (g == null) {
+                if (gemmChoice.equals("cublas")) {
+                    throw new VisionTowerException("jcuda: gemm=cublas was requested but cuBLAS cannot be used: " + err);
+                }
+                note = " (cuBLAS unavailable: " + err + ")";
+            }
+        }
+        this.gemm = g != null ? g : new Gemm.Own(kernels, stream);
+        this.gemmNote = note;
+        switch (options.dtype()) {
+            case BFLOAT16: precision = Gemm.Precision.BF16; break;
+            case FLOAT16: precision = Gemm.Precision.FP16; break;
+            default: precision = tf32 ? Gemm.Precision.TF32 : Gemm.Precision.FP32; break;
+        }
+    }
+
+    // ---- backend ----
+
+    @Override
+    public String name() {
+        return JCudaBackendProvider.NAME;
+    }
+
+    @Override
+    public Device device() {
+        return options.device();
+    }
+
+    @Override
+    public DType dtype() {
+        return options.dtype();
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return new JCudaBackendProvider().capabilities();
+    }
+
+    @Override
+    public Ops ops() {
+        return this;
+    }
+
+    /** GPU, GEMM engine and precision, kernel source: what {@code visiontower backends} and benchmarks print. */
+    public String describe() {
+        return gpu.name() + " (" + gpu.arch() + "); GEMM: " + gemm.describe() + gemmNote + ", " + precision
+                + "; kernels: " + kernels.origin;
+    }
+
+    @Override
+    public dev.visiontower.api.Tolerance tolerance() {
+        return precision == Gemm.Precision.TF32 ? dev.visiontower.api.Tolerance.TF32
+                : dev.visiontower.api.Tolerance.forDType(options.dtype());
+    }
+
+    @Override
+    public String description() {
+        return "jcuda on " + options.device() + ": " + describe();
+    }
+
+    @Override
+    public java.util.OptionalDouble peakTflops() {
+        return Peaks.denseTflops(gpu, precision);
+    }
+
+    /** The GPU's name, e.g. {@code NVIDIA H100 80GB HBM3}. */
+    public String gpuName() {
+        return gpu.name();
+    }
+
+    /** The compute capability, e.g. {@code sm_90}. */
+    public String gpuArch() {
+        return gpu.arch();
+    }
+
+    /** Bytes held by open tensors, bytes cached for reuse, peak bytes held. */
+    public long[] memoryStats() {
+        return new long[] {allocator.inUseBytes(), allocator.cachedBytes(), allocator.peakBytes()};
+    }
+
+    /** Waits until every enqueued kernel has finished (for timing). */
+    public void synchronize() {
+        current();
+        JCudaDriver.cuStreamSynchronize(stream);
+    }
+
+    /**
+     * Runs {@code work} between two CUDA events on the backend's stream and returns the device time in milliseconds
+     * (the host enqueues; the GPU's own clock measures).
+     */
+    public float timeOnDevice(Runnable work) {
+        current();
+        jcuda.driver.CUevent start = new jcuda.driver.CUevent();
+        jcuda.driver.CUevent end = new jcuda.driver.CUevent();
+        JCudaDriver.cuEventCreate(start, 0);
+        JCudaDriver.cuEventCreate(end, 0);
+        try {
+            JCudaDriver.cuEventRecord(start, stream);
+            work.run();
+            current();
+            JCudaDriver.cuEventRecord(end, stream);
+            JCudaDriver.cuEventSynchronize(end);
+            float[] ms = new float[1];
+            JCudaDriver.cuEventElapsedTime(ms, start, end);
+            return ms[0];
+        } finally {
+            JCudaDriver.cuEventDestroy(start);
+            JCudaDriver.cuEventDestroy(end);
+        }
+    }
+
+    @Override
+    public Tensor fromHost(HostTensor host) {
+        return upload(host, true, false);
+    }
+
+    @Override
+    public Tensor parameter(String name, HostTensor host) {
+        return upload(host, false, true);
+    }
+
+    private CudaTensor upload(HostTensor h, boolean scoped, boolean parameter) {
+        checkOpenBackend();
+        current();
+        long[] shape = h.shape();
+        if (h.dtype() == DType.INT64) {
+            long[] v = h.longs();
+            CudaTensor t = alloc(shape, DType.INT64, scoped, parameter);
+            if (v.length > 0) {
+                JCudaDriver.cuMemcpyHtoD(t.ptr(), Pointer.to(v), 8L * v.length);
+            }
+            return t;
+        }
+        float[] v = h.dtype() == DType.FLOAT32 ? h.floats() : h.toFloatArray();
+        CudaTensor t = alloc(shape, DType.FLOAT32, scoped, parameter);
+        if (v.length > 0) {
+            JCudaDriver.cuMemcpyHtoD(t.ptr(), Pointer.to(v), 4L * v.length);
+        }
+        return t;
+    }
+
+    HostTensor download(CudaTensor t) {
+        current();
+        long[] shape = t.dims();
+        long n = t.numel();
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new VisionTowerException("jcuda: tensor " + Shapes.format(shape) + " is too large for one host array");
+        }
+        if (t.dtype() == DType.INT64) {
+            long[] v = new long[(int) n];
+            if (n > 0) {
+                JCudaDriver.cuMemcpyDtoH(Pointer.to(v), t.ptr(), 8L * n);
+            }
+            return HostTensor.ofLongs(v, shape);
+        }
+        float[] v = new float[(int) n];
+        if (n > 0) {
+            JCudaDriver.cuMemcpyDtoH(Pointer.to(v), t.ptr(), 4L * n);
+        }
+        return HostTensor.ofFloats(v, shape);
+    }
+
+    @Override
+    public TensorScope newScope() {
+        return registry.newScope();
+    }
+
+    @Override
+    public long liveTensors() {
+        return registry.live();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        current();
+        try {
+            JCudaDriver.cuStreamSynchronize(stream);
+        } finally {
+            gemm.close();
+            allocator.close();
+            JCudaDriver.cuStreamDestroy(stream);
+        }
+    }
+
+    // ---- memory ----
+
+    /** Makes this GPU's context current on the calling thread (cheap; every entry point calls it). */
+    void current() {
+        JCudaDriver.cuCtxSetCurrent(gpu.context());
+    }
+
+    private void checkOpenBackend() {
+        if (closed) {
+            throw new IllegalStateException("backend 'jcuda' is closed");
+        }
+    }
+
+    CudaTensor alloc(long[] shape, DType dtype, boolean scoped, boolean parameter) {
+        long n = Shapes.numel(shape);
+        CudaAllocator.Block b = allocator.allocate(n * (dtype == DType.INT64 ? 8 : 4));
+        return new CudaTensor(this, registry, new CudaTensor.Storage(this, b), shape, dtype, scoped, parameter);
+    }
+
+    private CudaTensor alloc(long[] shape, DType dtype) {
+        return alloc(shape, dtype, true, false);
+    }
+
+    void freeBlock(CudaAllocator.Block b) {
+        current();
+        allocator.free(b);
+    }
+
+    CudaAllocator.Block toBf16(CudaTensor t) {
+        current();
+        long n = t.numel();
+        CudaAllocator.Block b = allocator.allocate(2 * n);
+        kernels.launch1d(stream, "vt_f32_to_bf16", n, b.ptr(), t.ptr(), n);
+        return b;
+    }
+
+    // ---- helpers ----
+
+    private CudaTensor c(Tensor t, String op, String what) {
+        if (!(t instanceof CudaTensor) || ((CudaTensor) t).backend != this) {
+            throw new InvalidInputException(op + ": " + what + " is not a tensor of this jcuda backend ("
+                    + (t == null ? "null" : t.getClass().getSimpleName() + " of " + t.backend().name()) + ")");
+        }
+        return (CudaTensor) t;
+    }
+
+    /** A float32 operand: int64 tensors are converted (exactly below 2^24). */
+    private CudaTensor f(Tensor t, String op, String what) {
+        CudaTensor x = c(t, op, what);
+        if (x.dtype() == DType.FLOAT32) {
+            return x;
+        }
+        CudaTensor out = alloc(x.dims(), DType.FLOAT32);
+        kernels.launch1d(stream, "vt_i64_to_f32", x.numel(), out.ptr(), x.ptr(), x.numel());
+        return out;
+    }
+
+    /** Drops a temporary converted operand (a no-op for the caller's own tensor). */
+    private static void done(CudaTensor converted, Tensor original) {
+        if (converted != original) {
+            converted.close();
+        }
+    }
+
+    private static long[] strides(long[] shape) {
+        long[] s = new long[shape.length];
+        long acc = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            s[i] = acc;
+            acc *= shape[i];
+        }
+        return s;
+    }
+
+    private static int dim(int d, int rank, String op) {
+        int r = d < 0 ? d + rank : d;
+        if (r < 0 || r >= rank) {
+            throw new InvalidInputException(op + ": dimension " + d + " is out of range for rank " + rank);
+        }
+        return r;
+    }
+
+    private static long[] broadcastShape(long[] a, long[] b, String op) {
+        int n = Math.max(a.length, b.length);
+        long[] out = new long[n];
+        for (int i = 0; i < n; i++) {
+            long x = i < n - a.length ? 1 : a[i - (n - a.length)];
+            long y = i < n - b.length ? 1 : b[i - (n - b.length)];
+            if (x != y && x != 1 && y != 1) {
+                throw new InvalidInputException(op + ": shapes " + Shapes.format(a) + " and " + Shapes.format(b)
+                        + " do not broadcast");
+            }
+            out[i] = x == 1 ? y : x;
+        }
+        return out;
+    }
+
+    /** Strides of {@code shape} read as {@code target} (right-aligned, 0 where broadcast). */
+    private static long[] broadcastStrides(long[] shape, long[] target) {
+        long[] own = strides(shape);
+        long[] s = new long[target.length];
+        int off = target.length - shape.length;
+        for (int i = 0; i < target.length; i++) {
+            if (i >= off && shape[i - off] != 1) {
+                s[i] = own[i - off];
+            }
+        }
+        return s;
+    }
+
+    private static long rows(long[] shape) {
+        long n = 1;
+        for (int i = 0; i < shape.length - 1; i++) {
+            n *= shape[i];
+        }
+        return n;
+    }
+
+    private static int rowThreads(long cols) {
+        return cols >= 512 ? 512 : (cols >= 256 ? 256 : 128);
+    }
+
+    private static long[] without(long[] shape, int d) {
+        long[] out = new long[shape.length - 1];
+        for (int i = 0, j = 0; i < shape.length; i++) {
+            if (i != d) {
+                out[j++] = shape[i];
+            }
+        }
+        return out;
+    }
+
+    private static long prod(long[] s, int from, int to) {
+        long n = 1;
+        for (int i = from; i < to; i++) {
+            n *= s[i];
+        }
+        return n;
+    }
+
+    private static int toInt(long v, String what) {
+        if (v > Integer.MAX_VALUE) {
+            throw new VisionTowerException("jcuda: " + what + " " + v + " exceeds 2^31-1");
+        }
+        return (int) v;
+    }
+
+    private CUdeviceptr weightBf16(CudaTensor w) {
+        return precision == Gemm.Precision.BF16 && w.parameter && gemm.usesBf16Weights() ? w.bf16(this) : null;
+    }
+
+    private void gemm(boolean transB, CUdeviceptr a, CUdeviceptr b, CUdeviceptr bBf16, CUdeviceptr out,
+                      CUdeviceptr bias, long m, long n, long k, long sA, long sB, long sC, long batch, float alpha) {
+        if (m == 0 || n == 0 || batch == 0) {
+            return;
+        }
+        if (k == 0) { // an empty sum: zeros (plus the bias)
+            JCudaDriver.cuMemsetD32Async(out, 0, m * n * batch, stream);
+            if (bias != null) {
+                kernels.launch1d(stream, "vt_bias_residual", m * n * batch, out, out, bias, null, m * batch, n);
+            }
+            return;
+        }
+        gemm.run(precision, transB, a, b, bBf16, out, bias, toInt(m, "rows"), toInt(n, "columns"),
+                toInt(k, "inner size"), sA, sB, sC, toInt(batch, "batch"), alpha);
+    }
+
+    // ---- ops ----
+
+    @Override
+    public Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        current();
+        CudaTensor a = f(x, "linear", "x");
+        CudaTensor w = c(weight, "linear", "weight");
+        long[] xs = a.dims();
+        long[] ws = w.dims();
+        if (xs.length < 1 || ws.length != 2 || ws[1] != xs[xs.length - 1]) {
+            throw new InvalidInputException("linear: x " + Shapes.format(xs) + " and weight " + Shapes.format(ws)
+                    + " do not match (expected weight [out, " + (xs.length == 0 ? "?" : xs[xs.length - 1]) + "])");
+        }
+        CudaTensor bi = null;
+        if (bias != null) {
+            bi = c(bias, "linear", "bias");
+            if (!Arrays.equals(bi.dims(), new long[] {ws[0]})) {
+                throw new InvalidInputException("linear: bias " + Shapes.format(bi.dims()) + " does not match ["
+                        + ws[0] + "]");
+            }
+        }
+        long[] os = xs.clone();
+        os[os.length - 1] = ws[0];
+        CudaTensor out = alloc(os, DType.FLOAT32);
+        gemm(true, a.ptr(), w.ptr(), weightBf16(w), out.ptr(), bi == null ? null : bi.ptr(), rows(xs), ws[0], ws[1],
+                0, 0, 0, 1, 1f);
+        done(a, x);
+        return out;
+    }
+
+    @Override
+    public Tensor matmul(Tensor x, Tensor y) {
+        current();
+        CudaTensor a = f(x, "matmul", "a");
+        CudaTensor b = f(y, "matmul", "b");
+        long[] as = a.dims();
+        long[] bs = b.dims();
+        if (as.length < 2 || bs.length < 2 || as[as.length - 1] != bs[bs.length - 2]) {
+            throw new InvalidInputException("matmul: shapes " + Shapes.format(as) + " and " + Shapes.format(bs)
+                    + " do not multiply ([..., n, k] x [..., k, m])");
+        }
+        long n = as[as.length - 2];
+        long k = as[as.length - 1];
+        long m = bs[bs.length - 1];
+        long[] ab = Arrays.copyOf(as, as.length - 2);
+        long[] bb = Arrays.copyOf(bs, bs.length - 2);
+        CudaTensor out;
+        if (bb.length == 0 || prod(bb, 0, bb.length) == 1 && ab.length >= bb.length) {
+            // b is one matrix: fold a's batch into the rows
+            long[] os = Arrays.copyOf(as, as.length);
+            os[os.length - 1] = m;
+            out = alloc(os, DType.FLOAT32);
+            gemm(false, a.ptr(), b.ptr(), null, out.ptr(), null, prod(ab, 0, ab.length) * n, m, k, 0, 0, 0, 1, 1f);
+        } else {
+            long[] batch = broadcastShape(ab, bb, "matmul");
+            CudaTensor ea = a;
+            CudaTensor eb = b;
+            if (!Arrays.equals(ab, batch) && prod(ab, 0, ab.length) != 1) {
+                ea = (CudaTensor) expand(a, concatDims(batch, n, k));
+            }
+            if (!Arrays.equals(bb, batch) && prod(bb, 0, bb.length) != 1) {
+                eb = (CudaTensor) expand(b, concatDims(batch, k, m));
+            }
+            out = alloc(concatDims(batch, n, m), DType.FLOAT32);
+            long sa = prod(ab, 0, ab.length) == 1 && ea == a ? 0 : n * k;
+            long sb = prod(bb, 0, bb.length) == 1 && eb == b ? 0 : k * m;
+            gemm(false, ea.ptr(), eb.ptr(), null, out.ptr(), null, n, m, k, sa, sb, n * m,
+                    prod(batch, 0, batch.length), 1f);
+            done(ea, a);
+            done(eb, b);
+        }
+        done(a, x);
+        done(b, y);
+        return out;
+    }
+
+    private static long[] concatDims(long[] batch, long r, long c) {
+        long[] s = Arrays.copyOf(batch, batch.length + 2);
+        s[batch.length] = r;
+        s[batch.length + 1] = c;
+        return s;
+    }
+
+    private Tensor binary(Tensor x, Tensor y, int op, String name) {
+        current();
+        CudaTensor a = f(x, name, "a");
+        CudaTensor b = f(y, name, "b");
+        long[] as = a.dims();
+        long[] bs = b.dims();
+        long[] os = broadcastShape(as, bs, name);
+        CudaTensor out = alloc(os, DType.FLOAT32);
+        long n = Shapes.numel(os);
+        if (Arrays.equals(as, bs)) {
+            kernels.launch1d(stream, "vt_binary_dense", n, out.ptr(), a.ptr(), b.ptr(), n, op);
+        } else {
+            kernels.launch1d(stream, "vt_binary", n, out.ptr(), a.ptr(), b.ptr(),
+                    Kernels.layout2(os, broadcastStrides(as, os), broadcastStrides(bs, os)), n, op);
+        }
+        done(a, x);
+        done(b, y);
+        return out;
+    }
+
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        return binary(a, b, 0, "add");
+    }
+
+    @Override
+    public Tensor sub(Tensor a, Tensor b) {
+        return binary(a, b, 1, "sub");
+    }
+
+    @Override
+    public Tensor mul(Tensor a, Tensor b) {
+        return binary(a, b, 2, "mul");
+    }
+
+    private Tensor unary(Tensor x, int op, float p, String name) {
+        current();
+        CudaTensor a = f(x, name, "x");
+        CudaTensor out = alloc(a.dims(), DType.FLOAT32);
+        kernels.launch1d(stream, "vt_unary", a.numel(), out.ptr(), a.ptr(), a.numel(), op, p);
+        done(a, x);
+        return out;
+    }
+
+    @Override
+    public Tensor scale(Tensor x, double factor) {
+        return unary(x, 3, (float) factor, "scale");
+    }
+
+    @Override
+    public Tensor activation(Tensor x, Activation activation) {
+        switch (activation) {
+            case QUICK_GELU: return unary(x, 0, 0f, "activation");
+            case GELU: return unary(x, 1, 0f, "activation");
+            case GELU_TANH: return unary(x, 2, 0f, "activation");
+            default: throw new InvalidInputException("jcuda: unsupported activation " + activation);
+        }
+    }
+
+    @Override
+    public Tensor exp(Tensor x) {
+        return unary(x, 4, 0f, "exp");
+    }
+
+    @Override
+    public Tensor logSigmoid(Tensor x) {
+        return unary(x, 5, 0f, "logSigmoid");
+    }
+
+    @Override
+    public Tensor equalTo(Tensor x, double value) {
+        return unary(x, 6, (float) value, "equalTo");
+    }
+
+    private void checkVector(CudaTensor v, long cols, String op, String what) {
+        if (!Arrays.equals(v.dims(), new long[] {cols})) {
+            throw new InvalidInputException(op + ": " + what + " " + Shapes.format(v.dims()) + " does not match the "
+                    + "last dimension " + cols);
+        }
+    }
+
+    @Override
+    public Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        current();
+        CudaTensor a = f(x, "layerNorm", "x");
+        long[] s = a.dims();
+        if (s.length == 0) {
+            throw new InvalidInputException("layerNorm: x must have at least one dimension");
+        }
+        long cols = s[s.length - 1];
+        CudaTensor w = weight == null ? null : c(weight, "layerNorm", "weight");
+        CudaTensor b = bias == null ? null : c(bias, "layerNorm", "bias");
+        if (w != null) {
+            checkVector(w, cols, "layerNorm", "weight");
+        }
+        if (b != null) {
+            checkVector(b, cols, "layerNorm", "bias");
+        }
+        CudaTensor out = alloc(s, DType.FLOAT32);
+        kernels.launchRows(stream, "vt_layer_norm", rows(s), rowThreads(cols), out.ptr(), a.ptr(),
+                w == null ? null : w.ptr(), b == null ? null : b.ptr(), cols, (float) eps);
+        done(a, x);
+        return out;
+    }
+
+    @Override
+    public Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
+        current();
+        CudaTensor a = f(x, "rmsNorm", "x");
+        long[] s = a.dims();
+        if (s.length == 0) {
+            throw new InvalidInputException("rmsNorm: x must have at least one dimension");
+        }
+        long cols = s[s.length - 1];
+        CudaTensor w = weight == null ? null : c(weight, "rmsNorm", "weight");
+        if (w != null) {
+            checkVector(w, cols, "rmsNorm", "weight");
+        }
+        CudaTensor out = alloc(s, DType.FLOAT32);
+        kernels.launchRows(stream, "vt_rms_norm", rows(s), rowThreads(cols), out.ptr(), a.ptr(),
+                w == null ? null : w.ptr(), cols, (float) eps);
+        done(a, x);
+        return out;
+    }
+
+    private Tensor softmaxAlong(Tensor x, int d, boolean log, String name) {
+        current();
+        CudaTensor a = f(x, name, "x");
+        long[] s = a.dims();
+        int r = dim(d, s.length, name);
+        if (r != s.length - 1) {
+            int[] perm = new int[s.length];
+            for (int i = 0; i < s.length; i++) {
+                perm[i] = i;
+            }
+            perm[r] = s.length - 1;
+            perm[s.length - 1] = r;
+            try (TensorScope scope = newScope()) {
+                Tensor moved = permute(a, perm);
+                Tensor sm = softmaxAlong(moved, -1, log, name);
+                Tensor back = scope.keep(permute(sm, perm));
+                done(a, x);
+                return back;
+            }
+        }
+        long cols = s[s.length - 1];
+        CudaTensor out = alloc(s, DType.FLOAT32);
+        kernels.launchRows(stream, "vt_softmax_rows", rows(s), rowThreads(cols), out.ptr(), a.ptr(), cols,
+                log ? 1 : 0, 1f, null, 0L, 0L, 0L, 0L, 1L, 1L, 0);
+        done(a, x);
+        return out;
+    }
+
+    @Override
+    public Tensor softmax(Tensor x, int d) {
+        return softmaxAlong(x, d, false, "softmax");
+    }
+
+    @Override
+    public Tensor logSoftmax(Tensor x, int d) {
+        return softmaxAlong(x, d, true, "logSoftmax");
+    }
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
+        current();
+        CudaTensor qq = f(q, "attention", "q");
+        CudaTensor kk = f(k, "attention", "k");
+        CudaTensor vv = f(v, "attention", "v");
+        long[] qs = qq.dims();
+        long[] ks = kk.dims();
+        long[] vs = vv.dims();
+        if (qs.length != 4 || ks.length != 4 || vs.length != 4 || qs[0] != ks[0] || qs[1] != ks[1]
+                || qs[3] != ks[3] || vs[0] != qs[0] || vs[1] != qs[1] || vs[2] != ks[2]) {
+            throw new InvalidInputException("attention: q " + Shapes.format(qs) + ", k " + Shapes.format(ks) + ", v "
+                    + Shapes.format(vs) + " do not match ([B, H, Nq, Dh], [B, H, Nk, Dh], [B, H, Nk, Dv])");
+        }
+        long b = qs[0];
+        long h = qs[1];
+        long nq = qs[2];
+        long nk = ks[2];
+        long dh = qs[3];
+        long dv = vs[3];
+        long[] ms = new long[4];
+        CudaTensor mm = null;
+        if (mask != null) {
+            mm = f(mask, "attention", "mask");
+            long[] target = {b, h, nq, nk};
+            long[] shape = mm.dims();
+            if (shape.length > 4 || !Arrays.equals(broadcastShape(shape, target, "attention mask"), target)) {
+                throw new InvalidInputException("attention: mask " + Shapes.format(shape)
+                        + " does not broadcast to " + Shapes.format(target));
+            }
+            ms = broadcastStrides(shape, target);
+        }
+        long batch = b * h;
+        CudaAllocator.Block scores = allocator.allocate(4 * batch * nq * nk);
+        try {
+            gemm(true, qq.ptr(), kk.ptr(), null, scores.ptr(), null, nq, nk, dh, nq * dh, nk * dh, nq * nk, batch,
+                    (float) scale);
+            kernels.launchRows(stream, "vt_softmax_rows", batch * nq, rowThreads(nk), scores.ptr(), scores.ptr(), nk,
+                    0, 1f, mm == null ? null : mm.ptr(), ms[0], ms[1], ms[2], ms[3], h, nq, causal ? 1 : 0);
+            CudaTensor out = alloc(new long[] {b, h, nq, dv}, DType.FLOAT32);
+            gemm(false, scores.ptr(), vv.ptr(), null, out.ptr(), null, nq, dv, nk, nq * nk, nk * dv, nq * dv, batch,
+                    1f);
+            return out;
+        } finally {
+            freeBlock(scores); // stream-ordered: the kernels above are queued before any reuse
+            done(qq, q);
+            done(kk, k);
+            done(vv, v);
+            if (mm != null) {
+                done(mm, mask);
+            }
+        }
+    }
+
+    @Override
+    public Tensor patchEmbed(Tensor pixels, Tensor weight, Tensor bias, int patch) {
+        current();
+        CudaTensor px = f(pixels, "patchEmbed", "pixels");
+        CudaTensor w = c(weight, "patchEmbed", "weight");
+        long[] ps = px.dims();
+        long[] ws = w.dims();
+        if (ps.length != 4 || ws.length != 4 || ws[1] != ps[1] || ws[2] != patch || ws[3] != patch
+                || ps[2] < patch || ps[3] < patch) {
+            throw new InvalidInputException("patchEmbed: pixels " + Shapes.format(ps) + " and weight "
+                    + Shapes.format(ws) + " do not match patch " + patch
+                    + " (expected [B, C, H, W] with H, W >= patch and weight [D, C, patch, patch])");
+        }
+        CudaTensor bi = bias == null ? null : c(bias, "patchEmbed", "bias");
+        if (bi != null) {
+            checkVector(bi, ws[0], "patchEmbed", "bias");
+        }
+        long bsz = ps[0];
+        int ch = toInt(ps[1], "channels");
+        int gh = toInt(ps[2] / patch, "grid");
+        int gw = toInt(ps[3] / patch, "grid");
+        long kdim = (long) ch * patch * patch;
+        long rowsN = bsz * gh * gw;
+        CudaAllocator.Block cols = allocator.allocate(4 * rowsN * kdim);
+        try {
+            kernels.launch1d(stream, "vt_im2col", rowsN * kdim, cols.ptr(), px.ptr(), bsz, ch, toInt(ps[2], "height"),
+                    toInt(ps[3], "width"), patch, gh, gw);
+            CudaTensor out = alloc(new long[] {bsz, (long) gh * gw, ws[0]}, DType.FLOAT32);
+            gemm(true, cols.ptr(), w.ptr(), weightBf16(w), out.ptr(), bi == null ? null : bi.ptr(), rowsN, ws[0],
+                    kdim, 0, 0, 0, 1, 1f);
+            return out;
+        } finally {
+            freeBlock(cols);
+            done(px, pixels);
+        }
+    }
+
+    @Override
+    public Tensor reshape(Tensor x, long... shape) {
+        current();
+        CudaTensor a = c(x, "reshape", "x");
+        long n = a.numel();
+        long[] s = shape.clone();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] == -1) {
+                if (infer >= 0) {
+                    throw new InvalidInputException("reshape: only one dimension may be -1 in " + Shapes.format(shape));
+                }
+                infer = i;
+            } else if (s[i] < 0) {
+                throw new InvalidInputException("reshape: negative size in " + Shapes.format(shape));
+            } else {
+                known *= s[i];
+            }
+        }
+        if (infer >= 0) {
+            if (known == 0 || n % known != 0) {
+                throw new InvalidInputException("reshape: cannot view " + Shapes.format(a.dims()) + " as "
+                        + Shapes.format(shape));
+            }
+            s[infer] = n / known;
+        }
+        if (Shapes.numel(s) != n) {
+            throw new InvalidInputException("reshape: cannot view " + Shapes.format(a.dims()) + " (" + n
+                    + " elements) as " + Shapes.format(shape));
+        }
+        return new CudaTensor(this, registry, a.storage.retain(), s, a.dtype(), true, false);
+    }
+
+    private CudaTensor copyView(CudaTensor a, CUdeviceptr base, long[] outShape, long[] srcStrides) {
+        CudaTensor out = alloc(outShape, a.dtype());
+        long n = Shapes.numel(outShape);
+        kernels.launch1d(stream, a.dtype() == DType.INT64 ? "vt_copy_i64" : "vt_copy_f32", n, out.ptr(), base,
+                Kernels.layout(outShape, srcStrides), n);
+        return out;
+    }
+
+    @Override
+    public Tensor permute(Tensor x, int... dims) {
+        current();
+        CudaTensor a = c(x, "permute", "x");
+        long[] s = a.dims();
+        if (dims.length != s.length) {
+            throw new InvalidInputException("permute: " + dims.length + " dimensions given for rank " + s.length);
+        }
+        long[] st = strides(s);
+        long[] os = new long[s.length];
+        long[] ss = new long[s.length];
+        boolean[] seen = new boolean[s.length];
+        for (int i = 0; i < dims.length; i++) {
+            int d = dim(dims[i], s.length, "permute");
+            if (seen[d]) {
+                throw new InvalidInputException("permute: " + Arrays.toString(dims) + " is not a permutation");
+            }
+            seen[d] = true;
+            os[i] = s[d];
+            ss[i] = st[d];
+        }
+        return copyView(a, a.ptr(), os, ss);
+    }
+
+    @Override
+    public Tensor narrow(Tensor x, int d, long start, long length) {
+        current();
+        CudaTensor a = c(x, "narrow", "x");
+        long[] s = a.dims();
+        int r = dim(d, s.length, "narrow");
+        if (start < 0 || length < 0 || start + length > s[r]) {
+            throw new InvalidInputException("narrow: [" + start + ", " + (start + length) + ") is outside dimension "
+                    + r + " of " + Shapes.format(s));
+        }
+        long[] st = strides(s);
+        long[] os = s.clone();
+        os[r] = length;
+        long elem = a.dtype() == DType.INT64 ? 8 : 4;
+        return copyView(a, a.ptr().withByteOffset(start * st[r] * elem), os, st);
+    }
+
+    @Override
+    public Tensor concat(List<Tensor> xs, int d) {
+        current();
+        if (xs.isEmpty()) {
+            throw new InvalidInputException("concat: no tensors");
+        }
+        CudaTensor first = c(xs.get(0), "concat", "tensor 0");
+        long[] s0 = first.dims();
+        int r = dim(d, s0.length, "concat");
+        long total = 0;
+        for (int i = 0; i < xs.size(); i++) {
+            CudaTensor t = c(xs.get(i), "concat", "tensor " + i);
+            long[] s = t.dims();
+            boolean ok = s.length == s0.length && t.dtype() == first.dtype();
+            for (int j = 0; ok && j < s.length; j++) {
+                ok = j == r || s[j] == s0[j];
+            }
+            if (!ok) {
+                throw new InvalidInputException("concat: tensor " + i + " " + Shapes.format(s) + " " + t.dtype()
+                        + " does not match " + Shapes.format(s0) + " " + first.dtype() + " outside dimension " + r);
+            }
+            total += s[r];
+        }
+        long[] os = s0.clone();
+        os[r] = total;
+        CudaTensor out = alloc(os, first.dtype());
+        long[] ost = strides(os);
+        long elem = first.dtype() == DType.INT64 ? 8 : 4;
+        long offset = 0;
+        for (Tensor t : xs) {
+            CudaTensor p = (CudaTensor) t;
+            long[] ps = p.dims();
+            long n = Shapes.numel(ps);
+            kernels.launch1d(stream, first.dtype() == DType.INT64 ? "vt_scatter_i64" : "vt_scatter_f32", n,
+                    out.ptr().withByteOffset(offset * ost[r] * elem), Kernels.layout(ps, ost), p.ptr(), n);
+            offset += ps[r];
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor expand(Tensor x, long... shape) {
+        current();
+        CudaTensor a = c(x, "expand", "x");
+        long[] s = a.dims();
+        if (shape.length < s.length) {
+            throw new InvalidInputException("expand: " + Shapes.format(shape) + " has fewer dimensions than "
+                    + Shapes.format(s));
+        }
+        long[] os = shape.clone();
+        int off = os.length - s.length;
+        for (int i = 0; i < os.length; i++) {
+            long own = i >= off ? s[i - off] : 1;
+            if (os[i] == -1) {
+                if (i < off) {
+                    throw new InvalidInputException("expand: -1 is not allowed for a new leading dimension");
+                }
+                os[i] = own;
+            } else if (own != 1 && own != os[i]) {
+                throw new InvalidInputException("expand: " + Shapes.format(s) + " cannot be expanded to "
+                        + Shapes.format(shape));
+            }
+        }
+        return copyView(a, a.ptr(), os, broadcastStrides(s, os));
+    }
+
+    /** x viewed as [outer, d, inner] around dimension {@code r}. */
+    private static long[] around(long[] s, int r) {
+        return new long[] {prod(s, 0, r), s[r], prod(s, r + 1, s.length)};
+    }
+
+    @Override
+    public Tensor mean(Tensor x, int d) {
+        current();
+        CudaTensor a = f(x, "mean", "x");
+        long[] s = a.dims();
+        int r = dim(d, s.length, "mean");
+        long[] v = around(s, r);
+        CudaTensor out = alloc(without(s, r), DType.FLOAT32);
+        kernels.launch1d(stream, "vt_mean_dim", v[0] * v[2], out.ptr(), a.ptr(), v[0], v[1], v[2]);
+        done(a, x);
+        return out;
+    }
+
+    @Override
+    public Tensor l2Normalize(Tensor x, int d, double eps) {
+        current();
+        CudaTensor a = f(x, "l2Normalize", "x");
+        long[] s = a.dims();
+        int r = dim(d, s.length, "l2Normalize");
+        long[] v = around(s, r);
+        CudaTensor out = alloc(s, DType.FLOAT32);
+        kernels.launch1d(stream, "vt_l2norm_dim", v[0] * v[2], out.ptr(), a.ptr(), v[0], v[1], v[2], (float) eps);
+        done(a, x);
+        return out;
+    }
+
+    @Override
+    public Tensor resizeBicubic(Tensor x, int outH, int outW) {
+        current();
+        CudaTensor a = f(x, "resizeBicubic", "x");
+        long[] s = a.dims();
+        if (s.length != 4 || outH < 1 || outW < 1 || s[2] < 1 || s[3] < 1) {
+            throw new InvalidInputException("resizeBicubic: expected [B, C, H, W] and a positive size, got "
+                    + Shapes.format(s) + " to " + outH + "x" + outW);
+        }
+        CudaTensor out = alloc(new long[] {s[0], s[1], outH, outW}, DType.FLOAT32);
+        long planes = s[0] * s[1];
+        kernels.launch1d(stream, "vt_resize_bicubic", planes * outH * outW, out.ptr(), a.ptr(), planes,
+                toInt(s[2], "height"), toInt(s[3], "width"), outH, outW);
+        done(a, x);
+        return out;
+    }
+
+    /** Indices are validated on the host (they are small), so a bad id is an error, not a device fault. */
+    private long[] hostIndices(CudaTensor ids, String op) {
+        if (ids.dtype() != DType.INT64) {
+            throw new InvalidInputException(op + ": indices must be int64, got " + ids.dtype());
+        }
+        return download(ids).longs();
+    }
+
+    @Override
+    public Tensor embedding(Tensor table, Tensor ids) {
+        current();
+        CudaTensor t = f(table, "embedding", "table");
+        CudaTensor i = c(ids, "embedding", "ids");
+        long[] ts = t.dims();
+        if (ts.length != 2) {
+            throw new InvalidInputException("embedding: table must be [V, D], got " + Shapes.format(ts));
+        }
+        for (long id : hostIndices(i, "embedding")) {
+            if (id < 0 || id >= ts[0]) {
+                throw new InvalidInputException("embedding: id " + id + " is outside [0, " + ts[0] + ")");
+            }
+        }
+        long[] is = i.dims();
+        long[] os = Arrays.copyOf(is, is.length + 1);
+        os[is.length] = ts[1];
+        CudaTensor out = alloc(os, DType.FLOAT32);
+        long count = i.numel();
+        kernels.launch1d(stream, "vt_embedding", count * ts[1], out.ptr(), t.ptr(), i.ptr(), count, ts[1]);
+        done(t, table);
+        return out;
+    }
+
+    @Override
+    public Tensor argmax(Tensor x, int d) {
+        current();
+        CudaTensor a = f(x, "argmax", "x");
+        long[] s = a.dims();
+        int r = dim(d, s.length, "argmax");
+        if (s[r] == 0) {
+            throw new InvalidInputException("argmax: dimension " + r + " of " + Shapes.format(s) + " is empty");
+        }
+        long[] v = around(s, r);
+        CudaTensor out = alloc(without(s, r), DType.INT64);
+        kernels.launch1d(stream, "vt_argmax_dim", v[0] * v[2], out.ptr(), a.ptr(), v[0], v[1], v[2]);
+        done(a, x);
+        return out;
+    }
+
+    @Override
+    public Tensor gatherRows(Tensor x, Tensor index) {
+        current();
+        CudaTensor a = f(x, "gatherRows", "x");
+        CudaTensor i = c(index, "gatherRows", "index");
+        long[] s = a.dims();
+        if (s.length < 2 || !Arrays.equals(i.dims(), new long[] {s[0]})) {
+            throw new InvalidInputException("gatherRows: x " + Shapes.format(s) + " and index "
+                    + Shapes.format(i.dims()) + " do not match ([B, N, ...] and [B])");
+        }
+        for (long v : hostIndices(i, "gatherRows")) {
+            if (v < 0 || v >= s[1]) {
+                throw new InvalidInputException("gatherRows: index " + v + " is outside [0, " + s[1] + ")");
+            }
+        }
+        long inner = prod(s, 2, s.length);
+        long[] os = new long[s.length - 1];
+        os[0] = s[0];
+        System.arraycopy(s, 2, os, 1, s.length - 2);
+        CudaTensor out = alloc(os, DType.FLOAT32);
+        kernels.launch1d(stream, "vt_gather_rows", s[0] * inner, out.ptr(), a.ptr(), i.ptr(), s[0], s[1], inner);
+        done(a, x);
+        return out;
+    }
+
+    @Override
+    public Tensor paddingMask(Tensor keep) {
+        current();
+        CudaTensor k = c(keep, "paddingMask", "keep");
+        long[] s = k.dims();
+        if (s.length != 2) {
+            throw new InvalidInputException("paddingMask: keep must be [B, N], got " + Shapes.format(s));
+        }
+        CudaTensor out = alloc(new long[] {s[0], 1, 1, s[1]}, DType.FLOAT32);
+        boolean ints = k.dtype() == DType.INT64;
+        kernels.launch1d(stream, "vt_padding_mask", k.numel(), out.ptr(), ints ? null : k.ptr(),
+                ints ? k.ptr() : null, k.numel());
+        return out;
+    }
+
+    @Override
+    public Tensor sum(Tensor x) {
+        current();
+        CudaTensor a = f(x, "sum", "x");
+        CudaTensor out = alloc(new long[0], DType.FLOAT32);
+        kernels.launch(stream, "vt_sum_all", 1, 1, 1, 1024, 0, out.ptr(), a.ptr(), a.numel());
+        done(a, x);
+        return out;
+    }
+
+    @Override
+    public Tensor diagonal(Tensor x) {
+        current();
+        CudaTensor a = c(x, "diagonal", "x");
+        long[] s = a.dims();
+        if (s.length != 2 || s[0] != s[1]) {
+            throw new InvalidInputException("diagonal: expected a square matrix, got " + Shapes.format(s));
+        }
+        return copyView(a, a.ptr(), new long[] {s[0]}, new long[] {s[0] + 1});
+    }
+}

@@ -1,0 +1,122 @@
+package dev.visiontower.backend.jcuda;
+
+import com.google.auto.service.AutoService;
+import dev.visiontower.api.Backend;
+import dev.visiontower.api.BackendUnavailableException;
+import dev.visiontower.api.Device;
+import dev.visiontower.api.InvalidInputException;
+import dev.visiontower.api.spi.Availability;
+import dev.visiontower.api.spi.BackendOptions;
+import dev.visiontower.api.spi.BackendProvider;
+import dev.visiontower.api.spi.Capability;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Provider of the {@code jcuda} backend. Construction is free; {@link #probe()} loads the driver API
+ * ({@code libcuda.so.1}, the only hard requirement), lists the GPUs and finds out which GEMM engine and kernel source
+ * would be used; every failure becomes a reason, never a crash.
+ */
+@AutoService(BackendProvider.class)
+public final class JCudaBackendProvider implements BackendProvider {
+    /** Name of the backend. */
+    public static final String NAME = "jcuda";
+
+    private static String cublasProblem;
+    private static boolean cublasProbed;
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public int priority() {
+        return 50;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.of(Capability.INFERENCE, Capability.FLOAT32, Capability.BFLOAT16, Capability.FLOAT16,
+                Capability.CUDA);
+    }
+
+    /** Null when JCuda's cuBLAS binding loads here, else why not (probed once per JVM). */
+    static synchronized String cublasProblem() {
+        if (!cublasProbed) {
+            cublasProbed = true;
+            cublasProblem = JCudaNatives.extract(JCudaNatives.CUBLAS);
+            if (cublasProblem == null) {
+                try {
+                    jcuda.jcublas.JCublas2.setExceptionsEnabled(true);
+                } catch (Throwable t) { // UnsatisfiedLinkError when libcublas.so.12 is missing
+                    cublasProblem = JCudaNatives.reason(t);
+                }
+            }
+        }
+        return cublasProblem;
+    }
+
+    @Override
+    public Availability probe() {
+        String err = CudaDriver.init();
+        if (err != null) {
+            return Availability.unavailable(err);
+        }
+        List<Device> devices = new ArrayList<>();
+        StringBuilder gpus = new StringBuilder();
+        for (CudaDriver.Gpu g : CudaDriver.gpus()) {
+            devices.add(Device.cuda(g.ordinal()));
+            if (g.major() < 8) {
+                return Availability.unavailable("GPU " + g.ordinal() + " (" + g.name() + ", " + g.arch()
+                        + ") is older than compute capability 8.0, which the kernels need");
+            }
+            gpus.append(gpus.length() == 0 ? "" : ", ").append(g.name()).append(" (").append(g.arch())
+                    .append(String.format(Locale.ROOT, ", %.0f GiB)", g.memoryBytes() / 1073741824.0));
+        }
+        String cublas = cublasProblem();
+        String gemm = cublas == null ? "cuBLAS (JCublas2 12.6)" : "own tensor-core kernels (cuBLAS unavailable: "
+                + cublas + ")";
+        String kernels = Kernels.shippedPtx() ? "PTX built with nvcc" : "NVRTC at open (no PTX in the jar)";
+        return Availability.available(gpus + "; CUDA driver " + CudaDriver.driverVersion() + "; GEMM: " + gemm
+                + "; kernels: " + kernels, devices);
+    }
+
+    static String option(BackendOptions o, String key, String def) {
+        String v = o.extra().get(key);
+        if (v == null) {
+            v = System.getProperty("visiontower.jcuda." + key);
+        }
+        return v == null ? def : v.trim().toLowerCase(Locale.ROOT);
+    }
+
+    @Override
+    public Backend open(BackendOptions options) {
+        Availability a = probe();
+        if (!a.available()) {
+            throw new BackendUnavailableException("backend 'jcuda' is not available: " + a.reason());
+        }
+        if (options.device().kind() != Device.Kind.CUDA || !a.devices().contains(options.device())) {
+            throw new BackendUnavailableException("backend 'jcuda' runs on CUDA devices only; asked for "
+                    + options.device() + ", devices here: " + a.devices());
+        }
+        String gemm = option(options, "gemm", "auto");
+        String kernels = option(options, "kernels", "auto");
+        String tf32 = option(options, "tf32", "false");
+        if (!List.of("auto", "cublas", "own").contains(gemm)) {
+            throw new InvalidInputException("jcuda: option gemm must be auto, cublas or own, got '" + gemm + "'");
+        }
+        if (!List.of("auto", "ptx", "nvrtc").contains(kernels)) {
+            throw new InvalidInputException("jcuda: option kernels must be auto, ptx or nvrtc, got '" + kernels + "'");
+        }
+        if (!List.of("true", "false").contains(tf32)) {
+            throw new InvalidInputException("jcuda: option tf32 must be true or false, got '" + tf32 + "'");
+        }
+        CudaDriver.Gpu gpu = CudaDriver.gpus().get(options.device().index());
+        return new CudaBackend(options, gpu, gemm, tf32.equals("true"), kernels);
+    }
+}

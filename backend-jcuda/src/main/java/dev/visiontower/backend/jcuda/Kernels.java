@@ -1,0 +1,232 @@
+package dev.visiontower.backend.jcuda;
+
+import dev.visiontower.api.VisionTowerException;
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+import jcuda.nvrtc.JNvrtc;
+import jcuda.nvrtc.nvrtcProgram;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * This module's CUDA kernels ({@code kernels.cu}) loaded into one device's primary context: from the PTX that the
+ * build compiled with {@code nvcc}, or compiled here by NVRTC. One instance per device and source, shared by every
+ * backend on that device.
+ */
+final class Kernels {
+    static final String RESOURCE_DIR = "/dev/visiontower/backend/jcuda/";
+    static final String PTX = "kernels.ptx";
+    static final String SOURCE = "kernels.cu";
+    /** The null device pointer, for optional kernel arguments. */
+    static final CUdeviceptr NULL = new CUdeviceptr();
+
+    private static final Map<String, Kernels> LOADED = new HashMap<>();
+
+    final String origin;
+    private final CUmodule module;
+    private final Map<String, CUfunction> functions = new HashMap<>();
+    private final int multiprocessors;
+
+    private Kernels(CUmodule module, String origin, int multiprocessors) {
+        this.module = module;
+        this.origin = origin;
+        this.multiprocessors = multiprocessors;
+    }
+
+    /** Whether the jar carries build-time PTX. */
+    static boolean shippedPtx() {
+        return Kernels.class.getResource(RESOURCE_DIR + PTX) != null;
+    }
+
+    /**
+     * Loads the kernels for a device (its context must be current).
+     *
+     * @param mode {@code auto} (shipped PTX, else NVRTC), {@code ptx} or {@code nvrtc}
+     */
+    static synchronized Kernels load(CudaDriver.Gpu gpu, String mode) {
+        String key = gpu.ordinal() + "/" + mode;
+        Kernels k = LOADED.get(key);
+        if (k != null) {
+            return k;
+        }
+        List<String> tried = new ArrayList<>();
+        if (!mode.equals("nvrtc")) {
+            String ptx = resource(PTX);
+            if (ptx == null) {
+                tried.add("no build-time PTX in the jar (built without nvcc)");
+            } else {
+                try {
+                    k = new Kernels(moduleFrom(ptx), "PTX built with nvcc at build time (compute_80, JIT-compiled for "
+                            + gpu.arch() + " by the driver)", gpu.multiprocessors());
+                } catch (RuntimeException e) {
+                    tried.add("the shipped PTX did not load: " + e.getMessage());
+                }
+            }
+        }
+        if (k == null && !mode.equals("ptx")) {
+            try {
+                String[] version = new String[1];
+                String ptx = nvrtc(gpu, version);
+                k = new Kernels(moduleFrom(ptx), "compiled at run time by NVRTC " + version[0] + " for " + gpu.arch(),
+                        gpu.multiprocessors());
+            } catch (Throwable t) { // native loading errors included
+                tried.add("NVRTC: " + JCudaNatives.reason(t));
+            }
+        }
+        if (k == null) {
+            throw new VisionTowerException("jcuda: cannot load the CUDA kernels: " + String.join("; ", tried));
+        }
+        LOADED.put(key, k);
+        return k;
+    }
+
+    private static CUmodule moduleFrom(String ptx) {
+        CUmodule m = new CUmodule();
+        JCudaDriver.cuModuleLoadData(m, ptx);
+        return m;
+    }
+
+    static String resource(String name) {
+        try (InputStream in = Kernels.class.getResourceAsStream(RESOURCE_DIR + name)) {
+            return in == null ? null : new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new VisionTowerException("jcuda: cannot read " + name + " from the jar: " + e.getMessage(), e);
+        }
+    }
+
+    private static String nvrtc(CudaDriver.Gpu gpu, String[] version) {
+        String err = JCudaNatives.extract(JCudaNatives.NVRTC);
+        if (err != null) {
+            throw new VisionTowerException(err);
+        }
+        JNvrtc.setExceptionsEnabled(true);
+        int[] major = new int[1];
+        int[] minor = new int[1];
+        JNvrtc.nvrtcVersion(major, minor);
+        version[0] = major[0] + "." + minor[0];
+        String src = resource(SOURCE);
+        nvrtcProgram prog = new nvrtcProgram();
+        JNvrtc.nvrtcCreateProgram(prog, src, SOURCE, 0, null, null);
+        try {
+            List<String> opts = new ArrayList<>(List.of("--gpu-architecture=compute_" + gpu.major() + gpu.minor(),
+                    "-std=c++17"));
+            for (String home : new String[] {System.getenv("CUDA_HOME"), System.getenv("CUDA_PATH"), "/usr/local/cuda"}) {
+                if (home != null && Files.isDirectory(Path.of(home, "include"))) {
+                    opts.add("--include-path=" + Path.of(home, "include"));
+                    break;
+                }
+            }
+            try {
+                JNvrtc.nvrtcCompileProgram(prog, opts.size(), opts.toArray(new String[0]));
+            } catch (RuntimeException e) {
+                String[] log = new String[1];
+                JNvrtc.nvrtcGetProgramLog(prog, log);
+                throw new VisionTowerException("compiling " + SOURCE + " failed: " + e.getMessage() + "\n" + log[0], e);
+            }
+            String[] ptx = new String[1];
+            JNvrtc.nvrtcGetPTX(prog, ptx);
+            return ptx[0];
+        } finally {
+            JNvrtc.nvrtcDestroyProgram(prog);
+        }
+    }
+
+    synchronized CUfunction function(String name) {
+        CUfunction f = functions.get(name);
+        if (f == null) {
+            f = new CUfunction();
+            JCudaDriver.cuModuleGetFunction(f, module, name);
+            functions.put(name, f);
+        }
+        return f;
+    }
+
+    /** A grid-stride kernel over {@code n} elements: 256 threads per block, at most 32 blocks per multiprocessor. */
+    void launch1d(CUstream stream, String name, long n, Object... args) {
+        if (n <= 0) {
+            return;
+        }
+        long blocks = Math.min((n + 255) / 256, (long) multiprocessors * 32);
+        launch(stream, name, (int) blocks, 1, 1, 256, 0, args);
+    }
+
+    /** One block of {@code threads} per row. */
+    void launchRows(CUstream stream, String name, long rows, int threads, Object... args) {
+        if (rows <= 0) {
+            return;
+        }
+        if (rows > Integer.MAX_VALUE) {
+            throw new VisionTowerException("jcuda: " + rows + " rows exceed one launch");
+        }
+        launch(stream, name, (int) rows, 1, 1, threads, 0, args);
+    }
+
+    void launch(CUstream stream, String name, int gx, int gy, int gz, int threads, int sharedBytes, Object... args) {
+        NativePointerObject[] ps = new NativePointerObject[args.length];
+        for (int i = 0; i < args.length; i++) {
+            ps[i] = param(args[i]);
+        }
+        JCudaDriver.cuLaunchKernel(function(name), gx, gy, gz, threads, 1, 1, sharedBytes, stream, Pointer.to(ps),
+                null);
+    }
+
+    private static Pointer param(Object a) {
+        if (a == null) {
+            return Pointer.to(NULL);
+        }
+        if (a instanceof Pointer) {
+            return Pointer.to((Pointer) a);
+        }
+        if (a instanceof Integer) {
+            return Pointer.to(new int[] {(Integer) a});
+        }
+        if (a instanceof Long) {
+            return Pointer.to(new long[] {(Long) a});
+        }
+        if (a instanceof Float) {
+            return Pointer.to(new float[] {(Float) a});
+        }
+        if (a instanceof long[]) { // a struct of int64 fields, passed by value
+            return Pointer.to((long[]) a);
+        }
+        throw new IllegalArgumentException("kernel argument of type " + a.getClass());
+    }
+
+    /** A {@code Layout} struct: ndim, shape[8], stride[8]. */
+    static long[] layout(long[] shape, long[] stride) {
+        if (shape.length > 8) {
+            throw new VisionTowerException("jcuda: tensors of rank " + shape.length + " exceed the kernels' 8");
+        }
+        long[] s = new long[17];
+        s[0] = shape.length;
+        System.arraycopy(shape, 0, s, 1, shape.length);
+        System.arraycopy(stride, 0, s, 9, stride.length);
+        return s;
+    }
+
+    /** A {@code Layout2} struct: ndim, shape[8], strides of a[8], strides of b[8]. */
+    static long[] layout2(long[] shape, long[] sa, long[] sb) {
+        if (shape.length > 8) {
+            throw new VisionTowerException("jcuda: tensors of rank " + shape.length + " exceed the kernels' 8");
+        }
+        long[] s = new long[25];
+        s[0] = shape.length;
+        System.arraycopy(shape, 0, s, 1, shape.length);
+        System.arraycopy(sa, 0, s, 9, sa.length);
+        System.arraycopy(sb, 0, s, 17, sb.length);
+        return s;
+    }
+}

@@ -1,0 +1,26 @@
+/**
+ * The JCuda backend ({@code jcuda}): the encoders on NVIDIA GPUs with no libtorch. Tensors live in device memory
+ * (a caching allocator, one stream per backend, weights uploaded once); matrix products run on cuBLAS when
+ * {@code libcublas.so.12} loads, otherwise on this module's own tensor-core GEMM kernels; everything else runs on this
+ * module's CUDA kernels ({@code kernels.cu}, shipped as PTX when the build machine had {@code nvcc}, else compiled by
+ * NVRTC when the backend opens). {@code visiontower backends} says which engine and which kernel source are active.
+ *
+ * <h2>Options ({@code BackendOptions.extra} or system properties {@code visiontower.jcuda.<key>})</h2>
+ * <ul>
+ *   <li>{@code gemm}: {@code auto} (default: cuBLAS if it loads, else own kernels), {@code cublas}, {@code own}.</li>
+ *   <li>{@code tf32}: {@code true} to run float32 matrix products on TF32 tensor cores (default {@code false}).</li>
+ *   <li>{@code kernels}: {@code auto} (default: shipped PTX, else NVRTC), {@code ptx}, {@code nvrtc}.</li>
+ * </ul>
+ * The natives of JCuda are extracted to {@code java.io.tmpdir} before the first load, which is what makes them
+ * loadable from the module path (see {@code JCudaNatives}).
+ */
+module dev.visiontower.backend.jcuda {
+    requires transitive dev.visiontower.api;
+    requires jcuda;
+    requires jcublas;
+    requires static com.google.auto.service;
+
+    exports dev.visiontower.backend.jcuda;
+
+    provides dev.visiontower.api.spi.BackendProvider with dev.visiontower.backend.jcuda.JCudaBackendProvider;
+}

@@ -1,0 +1,658 @@
+// visiontower CUDA kernels for the jcuda backend.
+//
+// Built to PTX with nvcc at build time where the CUDA toolkit is installed (shipped in the jar as kernels.ptx), or
+// compiled at run time with NVRTC. Every entry point is extern "C" so the backend finds it by name. Tensors are dense
+// row-major float32 (or int64 for indices); matrix products may compute on tensor cores in TF32, bfloat16 or float16
+// with float32 accumulation. Sizes are 64-bit where a tensor can exceed 2^31 elements.
+//
+// No standard headers beyond the CUDA ones NVRTC provides itself.
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <mma.h>
+
+using namespace nvcuda;
+
+#define VT_MAX_DIMS 8
+
+// A strided view: shape and strides (in elements) of up to 8 dimensions. Passed by value as 17 int64 values.
+struct Layout {
+    long long ndim;
+    long long shape[VT_MAX_DIMS];
+    long long stride[VT_MAX_DIMS];
+};
+
+// Two strided operands over one (output) shape; used by broadcasting element-wise ops.
+struct Layout2 {
+    long long ndim;
+    long long shape[VT_MAX_DIMS];
+    long long sa[VT_MAX_DIMS];
+    long long sb[VT_MAX_DIMS];
+};
+
+__device__ __forceinline__ long long offsetOf(long long i, const Layout& l) {
+    long long off = 0;
+    for (int d = (int) l.ndim - 1; d >= 0; --d) {
+        long long s = l.shape[d];
+        long long c = i % s;
+        i /= s;
+        off += c * l.stride[d];
+    }
+    return off;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Copies and element-wise operations
+// ---------------------------------------------------------------------------------------------------------------
+
+// out (dense, n elements) = in viewed through `src` (permute, narrow, expand, diagonal all reduce to this).
+extern "C" __global__ void vt_copy_f32(float* __restrict__ out, const float* __restrict__ in, Layout src, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        out[i] = in[offsetOf(i, src)];
+    }
+}
+
+extern "C" __global__ void vt_copy_i64(long long* __restrict__ out, const long long* __restrict__ in, Layout src,
+                                       long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        out[i] = in[offsetOf(i, src)];
+    }
+}
+
+// Writes a dense input into a strided destination (concatenation writes each part into a slice of the output).
+extern "C" __global__ void vt_scatter_f32(float* __restrict__ out, Layout dst, const float* __restrict__ in, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        out[offsetOf(i, dst)] = in[i];
+    }
+}
+
+extern "C" __global__ void vt_scatter_i64(long long* __restrict__ out, Layout dst, const long long* __restrict__ in,
+                                          long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        out[offsetOf(i, dst)] = in[i];
+    }
+}
+
+// op: 0 add, 1 sub, 2 mul. Broadcasting through zero strides.
+extern "C" __global__ void vt_binary(float* __restrict__ out, const float* __restrict__ a, const float* __restrict__ b,
+                                     Layout2 l, long long n, int op) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        long long r = i, oa = 0, ob = 0;
+        for (int d = (int) l.ndim - 1; d >= 0; --d) {
+            long long s = l.shape[d];
+            long long c = r % s;
+            r /= s;
+            oa += c * l.sa[d];
+            ob += c * l.sb[d];
+        }
+        float x = a[oa], y = b[ob];
+        out[i] = op == 0 ? x + y : (op == 1 ? x - y : x * y);
+    }
+}
+
+// The same-shape fast path.
+extern "C" __global__ void vt_binary_dense(float* __restrict__ out, const float* __restrict__ a,
+                                           const float* __restrict__ b, long long n, int op) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        float x = a[i], y = b[i];
+        out[i] = op == 0 ? x + y : (op == 1 ? x - y : x * y);
+    }
+}
+
+// out[r, c] = x[r, c] + bias[c] (+ residual[r, c] when residual != null): the epilogue of a linear layer.
+extern "C" __global__ void vt_bias_residual(float* __restrict__ out, const float* __restrict__ x,
+                                            const float* __restrict__ bias, const float* __restrict__ residual,
+                                            long long rows, long long cols) {
+    long long n = rows * cols;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        float v = x[i];
+        if (bias != nullptr) v += bias[i % cols];
+        if (residual != nullptr) v += residual[i];
+        out[i] = v;
+    }
+}
+
+__device__ __forceinline__ float vt_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+// op: 0 quick_gelu, 1 gelu (erf), 2 gelu (tanh), 3 scale by p, 4 exp, 5 log_sigmoid, 6 equal_to p
+extern "C" __global__ void vt_unary(float* __restrict__ out, const float* __restrict__ x, long long n, int op, float p) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        float v = x[i];
+        float r;
+        switch (op) {
+            case 0: r = v * vt_sigmoid(1.702f * v); break;
+            case 1: r = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); break;
+            case 2: {
+                float u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
+                r = 0.5f * v * (1.0f + tanhf(u));
+                break;
+            }
+            case 3: r = v * p; break;
+            case 4: r = expf(v); break;
+            case 5: r = fminf(v, 0.0f) - log1pf(expf(-fabsf(v))); break;
+            default: r = v == p ? 1.0f : 0.0f; break;
+        }
+        out[i] = r;
+    }
+}
+
+extern "C" __global__ void vt_i64_to_f32(float* __restrict__ out, const long long* __restrict__ x, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        out[i] = (float) x[i];
+    }
+}
+
+// keep [B, N] (float or int64) to an additive mask [B, 1, 1, N]: 0 where kept, -FLT_MAX where padded.
+extern "C" __global__ void vt_padding_mask(float* __restrict__ out, const float* __restrict__ keepF,
+                                           const long long* __restrict__ keepI, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        bool keep = keepF != nullptr ? keepF[i] != 0.0f : keepI[i] != 0;
+        out[i] = keep ? 0.0f : -3.402823466e38f;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Row reductions: one block per row, blockDim.x a power of two <= 1024.
+// ---------------------------------------------------------------------------------------------------------------
+
+__device__ __forceinline__ float warpSum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warpMax(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Block-wide sum; every thread gets the result. `scratch` holds 32 floats.
+__device__ float blockSum(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = warpSum(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float t = lane < warps ? scratch[lane] : 0.0f;
+    t = warpSum(t);
+    return t;
+}
+
+__device__ float blockMax(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = warpMax(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float t = lane < warps ? scratch[lane] : -INFINITY;
+    t = warpMax(t);
+    return t;
+}
+
+// LayerNorm over the last dimension (biased variance, two passes for accuracy).
+extern "C" __global__ void vt_layer_norm(float* __restrict__ out, const float* __restrict__ x,
+                                         const float* __restrict__ w, const float* __restrict__ b,
+                                         long long cols, float eps) {
+    __shared__ float scratch[32];
+    const float* row = x + blockIdx.x * cols;
+    float* o = out + blockIdx.x * cols;
+    float s = 0.0f;
+    for (long long c = threadIdx.x; c < cols; c += blockDim.x) s += row[c];
+    float mean = blockSum(s, scratch) / (float) cols;
+    float q = 0.0f;
+    for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
+        float d = row[c] - mean;
+        q += d * d;
+    }
+    float inv = rsqrtf(blockSum(q, scratch) / (float) cols + eps);
+    for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
+        float v = (row[c] - mean) * inv;
+        if (w != nullptr) v *= w[c];
+        if (b != nullptr) v += b[c];
+        o[c] = v;
+    }
+}
+
+extern "C" __global__ void vt_rms_norm(float* __restrict__ out, const float* __restrict__ x,
+                                       const float* __restrict__ w, long long cols, float eps) {
+    __shared__ float scratch[32];
+    const float* row = x + blockIdx.x * cols;
+    float* o = out + blockIdx.x * cols;
+    float q = 0.0f;
+    for (long long c = threadIdx.x; c < cols; c += blockDim.x) q += row[c] * row[c];
+    float inv = rsqrtf(blockSum(q, scratch) / (float) cols + eps);
+    for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
+        float v = row[c] * inv;
+        o[c] = w != nullptr ? v * w[c] : v;
+    }
+}
+
+// Softmax (log = 0) or log-softmax (log = 1) over the last dimension, with an optional scale, additive mask and
+// causal masking for attention scores laid out as [B, H, Nq, Nk] rows. The mask is read through its strides over
+// (B, H, Nq, Nk); heads = H, queries = Nq.
+extern "C" __global__ void vt_softmax_rows(float* __restrict__ out, const float* __restrict__ x, long long cols,
+                                           int log, float scale, const float* __restrict__ mask,
+                                           long long msB, long long msH, long long msQ, long long msK,
+                                           long long heads, long long queries, int causal) {
+    __shared__ float scratch[32];
+    long long r = blockIdx.x;
+    const float* row = x + r * cols;
+    float* o = out + r * cols;
+    long long qi = r % queries;
+    long long hi = (r / queries) % heads;
+    long long bi = r / queries / heads;
+    const float* mrow = mask != nullptr ? mask + bi * msB + hi * msH + qi * msQ : nullptr;
+    float m = -INFINITY;
+    for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
+        float v = row[c] * scale;
+        if (mrow != nullptr) v += mrow[c * msK];
+        if (causal && c > qi) v = -INFINITY;
+        m = fmaxf(m, v);
+    }
+    m = blockMax(m, scratch);
+    if (m == -INFINITY) m = 0.0f;
+    float s = 0.0f;
+    for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
+        float v = row[c] * scale;
+        if (mrow != nullptr) v += mrow[c * msK];
+        if (causal && c > qi) v = -INFINITY;
+        s += expf(v - m);
+    }
+    s = blockSum(s, scratch);
+    float ls = logf(s);
+    for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
+        float v = row[c] * scale;
+        if (mrow != nullptr) v += mrow[c * msK];
+        if (causal && c > qi) v = -INFINITY;
+        o[c] = log ? v - m - ls : expf(v - m) / s;
+    }
+}
+
+// Sum of all elements into out[0] (one block).
+extern "C" __global__ void vt_sum_all(float* __restrict__ out, const float* __restrict__ x, long long n) {
+    __shared__ float scratch[32];
+    float s = 0.0f;
+    for (long long i = threadIdx.x; i < n; i += blockDim.x) s += x[i];
+    s = blockSum(s, scratch);
+    if (threadIdx.x == 0) out[0] = s;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reductions over a middle dimension: x viewed as [outer, d, inner], one thread per (outer, inner).
+// ---------------------------------------------------------------------------------------------------------------
+
+extern "C" __global__ void vt_mean_dim(float* __restrict__ out, const float* __restrict__ x, long long outer,
+                                       long long d, long long inner) {
+    long long n = outer * inner;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        long long o = i / inner, in = i % inner;
+        const float* p = x + o * d * inner + in;
+        float s = 0.0f;
+        for (long long k = 0; k < d; ++k) s += p[k * inner];
+        out[i] = s / (float) d;
+    }
+}
+
+extern "C" __global__ void vt_l2norm_dim(float* __restrict__ out, const float* __restrict__ x, long long outer,
+                                         long long d, long long inner, float eps) {
+    long long n = outer * inner;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        long long o = i / inner, in = i % inner;
+        const float* p = x + o * d * inner + in;
+        float* q = out + o * d * inner + in;
+        float s = 0.0f;
+        for (long long k = 0; k < d; ++k) s += p[k * inner] * p[k * inner];
+        float inv = 1.0f / fmaxf(sqrtf(s), eps);
+        for (long long k = 0; k < d; ++k) q[k * inner] = p[k * inner] * inv;
+    }
+}
+
+extern "C" __global__ void vt_argmax_dim(long long* __restrict__ out, const float* __restrict__ x, long long outer,
+                                         long long d, long long inner) {
+    long long n = outer * inner;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        long long o = i / inner, in = i % inner;
+        const float* p = x + o * d * inner + in;
+        float best = p[0];
+        long long at = 0;
+        for (long long k = 1; k < d; ++k) {
+            float v = p[k * inner];
+            if (v > best || (v != v && best == best)) {  // NaN wins, like torch.argmax
+                best = v;
+                at = k;
+            }
+        }
+        out[i] = at;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Gathers
+// ---------------------------------------------------------------------------------------------------------------
+
+// out[k, :] = table[ids[k], :] (ids validated on the host).
+extern "C" __global__ void vt_embedding(float* __restrict__ out, const float* __restrict__ table,
+                                        const long long* __restrict__ ids, long long count, long long dim) {
+    long long n = count * dim;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        out[i] = table[ids[i / dim] * dim + i % dim];
+    }
+}
+
+// out[b, :] = x[b, index[b], :] with x [B, N, inner].
+extern "C" __global__ void vt_gather_rows(float* __restrict__ out, const float* __restrict__ x,
+                                          const long long* __restrict__ index, long long batch, long long rows,
+                                          long long inner) {
+    long long n = batch * inner;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        long long b = i / inner;
+        out[i] = x[(b * rows + index[b]) * inner + i % inner];
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Images
+// ---------------------------------------------------------------------------------------------------------------
+
+// pixels [B, C, H, W] to patches [B * gh * gw, C * p * p] (row-major grid, channel-major patch), for the patch GEMM.
+extern "C" __global__ void vt_im2col(float* __restrict__ out, const float* __restrict__ px, long long batch, int ch,
+                                     int h, int w, int p, int gh, int gw) {
+    long long k = (long long) ch * p * p;
+    long long n = batch * gh * gw * k;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        long long row = i / k, col = i % k;
+        int c = (int) (col / (p * p));
+        int dy = (int) ((col / p) % p);
+        int dx = (int) (col % p);
+        long long b = row / (gh * gw);
+        int g = (int) (row % (gh * gw));
+        int y = (g / gw) * p + dy;
+        int x = (g % gw) * p + dx;
+        out[i] = px[((b * ch + c) * h + y) * w + x];
+    }
+}
+
+__device__ __forceinline__ float cubicWeight(float t) {
+    const float a = -0.75f;
+    t = fabsf(t);
+    if (t <= 1.0f) return ((a + 2.0f) * t - (a + 3.0f)) * t * t + 1.0f;
+    if (t < 2.0f) return ((a * t - 5.0f * a) * t + 8.0f * a) * t - 4.0f * a;
+    return 0.0f;
+}
+
+// PyTorch bicubic (align_corners=False, no antialias) over [planes, h, w] -> [planes, oh, ow].
+extern "C" __global__ void vt_resize_bicubic(float* __restrict__ out, const float* __restrict__ x, long long planes,
+                                             int h, int w, int oh, int ow) {
+    long long n = planes * oh * ow;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        int ox = (int) (i % ow);
+        int oy = (int) ((i / ow) % oh);
+        long long pl = i / ((long long) oh * ow);
+        float sy = (oy + 0.5f) * ((float) h / (float) oh) - 0.5f;
+        float sx = (ox + 0.5f) * ((float) w / (float) ow) - 0.5f;
+        int y0 = (int) floorf(sy);
+        int x0 = (int) floorf(sx);
+        float ty = sy - y0, tx = sx - x0;
+        const float* src = x + pl * h * w;
+        float acc = 0.0f;
+        for (int a = -1; a <= 2; ++a) {
+            int yy = min(max(y0 + a, 0), h - 1);
+            float wy = cubicWeight(a - ty);
+            float row = 0.0f;
+            for (int b = -1; b <= 2; ++b) {
+                int xx = min(max(x0 + b, 0), w - 1);
+                row += cubicWeight(b - tx) * src[yy * w + xx];
+            }
+            acc += wy * row;
+        }
+        out[i] = acc;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Matrix products C[z] = alpha * A[z] (M x K) @ op(B[z]) + bias, row-major, batch z = blockIdx.z with strides.
+// op(B) = B^T for B [N, K] (TRANS_B, a linear layer, q k^T) or B for B [K, N] (attention's p v, matmul).
+// ---------------------------------------------------------------------------------------------------------------
+
+// Exact float32 on CUDA cores: 64 x 64 tiles, 256 threads, 4 x 4 outputs per thread.
+template <bool TRANS_B>
+__device__ void gemmF32(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C,
+                        const float* __restrict__ bias, int M, int N, int K, long long sA, long long sB, long long sC,
+                        float alpha) {
+    __shared__ float As[16][64 + 4];
+    __shared__ float Bs[16][64 + 4];
+    const float* a = A + blockIdx.z * sA;
+    const float* b = B + blockIdx.z * sB;
+    float* c = C + blockIdx.z * sC;
+    int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+    int m0 = blockIdx.y * 64, n0 = blockIdx.x * 64;
+    float acc[4][4] = {};
+    for (int k0 = 0; k0 < K; k0 += 16) {
+        for (int e = threadIdx.x; e < 64 * 16; e += 256) {
+            int r = e / 16, kk = e % 16;
+            int gm = m0 + r, gk = k0 + kk;
+            As[kk][r] = (gm < M && gk < K) ? a[(long long) gm * K + gk] : 0.0f;
+            int gn = n0 + r;
+            if (TRANS_B) {
+                Bs[kk][r] = (gn < N && gk < K) ? b[(long long) gn * K + gk] : 0.0f;
+            }
+        }
+        if (!TRANS_B) {
+            for (int e = threadIdx.x; e < 64 * 16; e += 256) {
+                int kk = e / 64, cN = e % 64;
+                int gk = k0 + kk, gn = n0 + cN;
+                Bs[kk][cN] = (gn < N && gk < K) ? b[(long long) gk * N + gn] : 0.0f;
+            }
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < 16; ++kk) {
+            float av[4], bv[4];
+#pragma unroll
+            for (int i = 0; i < 4; ++i) av[i] = As[kk][ty + 16 * i];
+#pragma unroll
+            for (int j = 0; j < 4; ++j) bv[j] = Bs[kk][tx + 16 * j];
+#pragma unroll
+            for (int i = 0; i < 4; ++i)
+#pragma unroll
+                for (int j = 0; j < 4; ++j) acc[i][j] += av[i] * bv[j];
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        int gm = m0 + ty + 16 * i;
+        if (gm >= M) continue;
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            int gn = n0 + tx + 16 * j;
+            if (gn >= N) continue;
+            float v = alpha * acc[i][j];
+            if (bias != nullptr) v += bias[gn];
+            c[(long long) gm * N + gn] = v;
+        }
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256) vt_gemm_f32_nt(const float* A, const float* B, float* C,
+        const float* bias, int M, int N, int K, long long sA, long long sB, long long sC, float alpha) {
+    gemmF32<true>(A, B, C, bias, M, N, K, sA, sB, sC, alpha);
+}
+
+extern "C" __global__ void __launch_bounds__(256) vt_gemm_f32_nn(const float* A, const float* B, float* C,
+        const float* bias, int M, int N, int K, long long sA, long long sB, long long sC, float alpha) {
+    gemmF32<false>(A, B, C, bias, M, N, K, sA, sB, sC, alpha);
+}
+
+// Tensor cores (WMMA): 128 x 128 block tiles, K step 32, 8 warps each owning a 64 x 32 piece (4 x 2 fragments of
+// 16 x 16), float32 accumulation. Operands are read as float32 (or bfloat16 for B when the weights have a bfloat16
+// copy) and rounded to the fragment type while being staged in shared memory; the next K step is prefetched into
+// registers while the current one is multiplied.
+namespace vt {
+
+template <typename T> struct Frag;
+template <> struct Frag<__nv_bfloat16> {
+    typedef __nv_bfloat16 Smem;
+    typedef __nv_bfloat16 Elem;
+    static const int KS = 16;
+    __device__ static Smem cvt(float v) { return __float2bfloat16_rn(v); }
+};
+template <> struct Frag<__half> {
+    typedef __half Smem;
+    typedef __half Elem;
+    static const int KS = 16;
+    __device__ static Smem cvt(float v) { return __float2half_rn(v); }
+};
+template <> struct Frag<wmma::precision::tf32> {
+    typedef float Smem;
+    typedef wmma::precision::tf32 Elem;
+    static const int KS = 8;
+    __device__ static Smem cvt(float v) { return wmma::__float_to_tf32(v); }
+};
+
+__device__ __forceinline__ float ld(const float* p) { return *p; }
+__device__ __forceinline__ float ld(const __nv_bfloat16* p) { return __bfloat162float(*p); }
+
+constexpr int BM = 128, BN = 128, BK = 32, PAD = 8;
+
+template <typename P, typename TB, bool TRANS_B>
+__device__ void gemmTc(const float* __restrict__ A, const TB* __restrict__ B, float* __restrict__ C,
+                       const float* __restrict__ bias, int M, int N, int K, long long sA, long long sB, long long sC,
+                       float alpha) {
+    typedef typename Frag<P>::Smem S;
+    constexpr int KS = Frag<P>::KS;
+    // A tile [BM][BK]; B tile [BN][BK] (TRANS_B, read as a column-major K x N fragment) or [BK][BN].
+    constexpr int B_COLS = TRANS_B ? BK : BN;
+    extern __shared__ __align__(128) unsigned char smemRaw[];
+    S* As = reinterpret_cast<S*>(smemRaw);
+    S* Bs = As + BM * (BK + PAD);
+    float* Cs = reinterpret_cast<float*>(smemRaw);  // reused for the epilogue
+
+    const float* a = A + blockIdx.z * sA;
+    const TB* b = B + blockIdx.z * sB;
+    float* c = C + blockIdx.z * sC;
+    int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+    int warp = threadIdx.x / 32;
+    int wm = (warp / 4) * 64;  // 2 warps down
+    int wn = (warp % 4) * 32;  // 4 warps across
+
+    wmma::fragment<wmma::accumulator, 16, 16, KS, float> acc[4][2];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+
+    // 256 threads stage 128 x 32 values per operand: 16 each.
+    float ra[16], rb[16];
+    auto loadA = [&](int k0) {
+#pragma unroll
+        for (int e = 0; e < 16; ++e) {
+            int idx = threadIdx.x + e * 256;
+            int r = idx / BK, kk = idx % BK;
+            int gm = m0 + r, gk = k0 + kk;
+            ra[e] = (gm < M && gk < K) ? a[(long long) gm * K + gk] : 0.0f;
+        }
+    };
+    auto loadB = [&](int k0) {
+#pragma unroll
+        for (int e = 0; e < 16; ++e) {
+            int idx = threadIdx.x + e * 256;
+            if (TRANS_B) {
+                int r = idx / BK, kk = idx % BK;
+                int gn = n0 + r, gk = k0 + kk;
+                rb[e] = (gn < N && gk < K) ? ld(b + (long long) gn * K + gk) : 0.0f;
+            } else {
+                int kk = idx / BN, cN = idx % BN;
+                int gk = k0 + kk, gn = n0 + cN;
+                rb[e] = (gn < N && gk < K) ? ld(b + (long long) gk * N + gn) : 0.0f;
+            }
+        }
+    };
+    auto store = [&]() {
+#pragma unroll
+        for (int e = 0; e < 16; ++e) {
+            int idx = threadIdx.x + e * 256;
+            As[(idx / BK) * (BK + PAD) + idx % BK] = Frag<P>::cvt(ra[e]);
+            Bs[(idx / B_COLS) * (B_COLS + PAD) + idx % B_COLS] = Frag<P>::cvt(rb[e]);
+        }
+    };
+
+    loadA(0);
+    loadB(0);
+    for (int k0 = 0; k0 < K; k0 += BK) {
+        __syncthreads();
+        store();
+        __syncthreads();
+        if (k0 + BK < K) {
+            loadA(k0 + BK);
+            loadB(k0 + BK);
+        }
+#pragma unroll
+        for (int kk = 0; kk < BK; kk += KS) {
+            wmma::fragment<wmma::matrix_a, 16, 16, KS, typename Frag<P>::Elem, wmma::row_major> fa[4];
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                wmma::load_matrix_sync(fa[i], As + (wm + 16 * i) * (BK + PAD) + kk, BK + PAD);
+            }
+#pragma unroll
+            for (int j = 0; j < 2; ++j) {
+                if (TRANS_B) {
+                    wmma::fragment<wmma::matrix_b, 16, 16, KS, typename Frag<P>::Elem, wmma::col_major> fb;
+                    wmma::load_matrix_sync(fb, Bs + (wn + 16 * j) * (BK + PAD) + kk, BK + PAD);
+#pragma unroll
+                    for (int i = 0; i < 4; ++i) wmma::mma_sync(acc[i][j], fa[i], fb, acc[i][j]);
+                } else {
+                    wmma::fragment<wmma::matrix_b, 16, 16, KS, typename Frag<P>::Elem, wmma::row_major> fb;
+                    wmma::load_matrix_sync(fb, Bs + kk * (BN + PAD) + wn + 16 * j, BN + PAD);
+#pragma unroll
+                    for (int i = 0; i < 4; ++i) wmma::mma_sync(acc[i][j], fa[i], fb, acc[i][j]);
+                }
+            }
+        }
+    }
+    // Epilogue through shared memory (bounds, alpha, bias): each warp stages one 16 x 16 fragment at a time.
+    __syncthreads();
+    float* cw = Cs + warp * 256;
+    int lane = threadIdx.x % 32;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            wmma::store_matrix_sync(cw, acc[i][j], 16, wmma::mem_row_major);
+            __syncwarp();
+#pragma unroll
+            for (int e = 0; e < 8; ++e) {
+                int idx = lane + 32 * e;
+                int gm = m0 + wm + 16 * i + idx / 16, gn = n0 + wn + 16 * j + idx % 16;
+                if (gm < M && gn < N) {
+                    float v = alpha * cw[idx];
+                    if (bias != nullptr) v += bias[gn];
+                    c[(long long) gm * N + gn] = v;
+                }
+            }
+            __syncwarp();
+        }
+    }
+}
+
+}  // namespace vt
+
+#define VT_GEMM_TC(NAME, P, TB, TRANS)                                                                              \
+    extern "C" __global__ void __launch_bounds__(256) NAME(const float* A, const TB* B, float* C, const float* bias, \
+            int M, int N, int K, long long sA, long long sB, long long sC, float alpha) {                             \
+        vt::gemmTc<P, TB, TRANS>(A, B, C, bias, M, N, K, sA, sB, sC, alpha);                                          \
+    }
+
+VT_GEMM_TC(vt_gemm_tf32_nt, wmma::precision::tf32, float, true)
+VT_GEMM_TC(vt_gemm_tf32_nn, wmma::precision::tf32, float, false)
+VT_GEMM_TC(vt_gemm_bf16_nt, __nv_bfloat16, float, true)
+VT_GEMM_TC(vt_gemm_bf16_nn, __nv_bfloat16, float, false)
+VT_GEMM_TC(vt_gemm_bf16w_nt, __nv_bfloat16, __nv_bfloat16, true)
+VT_GEMM_TC(vt_gemm_f16_nt, __half, float, true)
+VT_GEMM_TC(vt_gemm_f16_nn, __half, float, false)
+
+// float32 -> bfloat16 copy (the weights' tensor-core copy).
+extern "C" __global__ void vt_f32_to_bf16(__nv_bfloat16* __restrict__ out, const float* __restrict__ x, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        out[i] = __float2bfloat16_rn(x[i]);
+    }
+}

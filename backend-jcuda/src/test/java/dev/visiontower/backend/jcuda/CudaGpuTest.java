@@ -1,0 +1,190 @@
+package dev.visiontower.backend.jcuda;
+
+import dev.visiontower.api.Backend;
+import dev.visiontower.api.DType;
+import dev.visiontower.api.Device;
+import dev.visiontower.api.HostTensor;
+import dev.visiontower.api.InvalidInputException;
+import dev.visiontower.api.Tensor;
+import dev.visiontower.api.TensorScope;
+import dev.visiontower.api.nn.ForwardOptions;
+import dev.visiontower.api.nn.RandomWeights;
+import dev.visiontower.api.nn.VisionOutput;
+import dev.visiontower.api.nn.VisionTransformer;
+import dev.visiontower.api.nn.VitConfig;
+import dev.visiontower.api.spi.Availability;
+import dev.visiontower.api.spi.BackendOptions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Checks that need a GPU (skipped, with the probe's reason, everywhere else). The model-level parity checks live in
+ * the conformance kit; these cover the GEMM engines at every precision on awkward shapes, ownership of device memory
+ * over many passes, and that bad input is refused on the host without faulting the device.
+ */
+class CudaGpuTest {
+    private static Availability probe;
+
+    @BeforeAll
+    static void probe() {
+        probe = new JCudaBackendProvider().probe();
+    }
+
+    private static void needGpu() {
+        Assumptions.assumeTrue(probe.available(), () -> "no usable GPU: " + probe.reason());
+    }
+
+    private static Backend open(DType dtype, Map<String, String> extra) {
+        return new JCudaBackendProvider().open(new BackendOptions(Device.cuda(0), dtype, 0, extra));
+    }
+
+    private static float[] randn(Random r, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return v;
+    }
+
+    /** Relative error bound per precision, applied to sum |a_ik b_kj| (the magnitude rounding errors scale with). */
+    private static double bound(DType dtype, boolean tf32) {
+        if (dtype == DType.BFLOAT16) {
+            return 1.6e-2;
+        }
+        if (dtype == DType.FLOAT16 || tf32) {
+            return 2e-3;
+        }
+        return 1e-5;
+    }
+
+    @Test
+    void matrixProductsOnEveryEngineAndPrecision() {
+        needGpu();
+        int[][] shapes = {{1, 1, 1, 1}, {37, 53, 29, 3}, {130, 257, 70, 2}, {197, 768, 64, 1}, {300, 200, 197, 2}};
+        List<String> engines = new ArrayList<>(List.of("own"));
+        if (JCudaBackendProvider.cublasProblem() == null) {
+            engines.add("cublas");
+        }
+        List<String> report = new ArrayList<>();
+        for (String engine : engines) {
+            for (Object[] mode : new Object[][] {{DType.FLOAT32, false}, {DType.FLOAT32, true}, {DType.BFLOAT16, false},
+                {DType.FLOAT16, false}}) {
+                DType dt = (DType) mode[0];
+                boolean tf32 = (Boolean) mode[1];
+                try (Backend b = open(dt, Map.of("gemm", engine, "tf32", Boolean.toString(tf32)))) {
+                    Random r = new Random(3);
+                    for (int[] s : shapes) {
+                        int m = s[0];
+                        int n = s[1];
+                        int k = s[2];
+                        int batch = s[3];
+                        float[] a = randn(r, batch * m * k);
+                        float[] w = randn(r, n * k);
+                        float[] bias = randn(r, n);
+                        float[] bb = randn(r, batch * k * n);
+                        try (TensorScope scope = b.newScope()) {
+                            Tensor ta = b.fromHost(HostTensor.ofFloats(a, batch, m, k));
+                            Tensor tw = b.parameter("w", HostTensor.ofFloats(w, n, k));
+                            float[] lin = b.ops().linear(ta, tw, b.fromHost(HostTensor.ofFloats(bias, n))).toHost()
+                                    .floats();
+                            float[] mm = b.ops().matmul(ta, b.fromHost(HostTensor.ofFloats(bb, batch, k, n))).toHost()
+                                    .floats();
+                            tw.close();
+                            double worstLin = 0;
+                            double worstMm = 0;
+                            for (int z = 0; z < batch; z++) {
+                                for (int i = 0; i < m; i++) {
+                                    for (int j = 0; j < n; j++) {
+                                        double ref = bias[j];
+                                        double mag = Math.abs(bias[j]);
+                                        double ref2 = 0;
+                                        double mag2 = 0;
+                                        for (int q = 0; q < k; q++) {
+                                            double x = a[(z * m + i) * k + q];
+                                            ref += x * w[j * k + q];
+                                            mag += Math.abs(x * w[j * k + q]);
+                                            ref2 += x * bb[(z * k + q) * n + j];
+                                            mag2 += Math.abs(x * bb[(z * k + q) * n + j]);
+                                        }
+                                        worstLin = Math.max(worstLin,
+                                                Math.abs(lin[(z * m + i) * n + j] - ref) / (mag + 1e-30));
+                                        worstMm = Math.max(worstMm,
+                                                Math.abs(mm[(z * m + i) * n + j] - ref2) / (mag2 + 1e-30));
+                                    }
+                                }
+                            }
+                            String what = engine + " " + dt + (tf32 ? "/tf32" : "") + " " + batch + "x[" + m + "x" + k
+                                    + "]x[" + k + "x" + n + "]";
+                            report.add(String.format(java.util.Locale.ROOT, "%s: linear %.2e, matmul %.2e", what,
+                                    worstLin, worstMm));
+                            assertTrue(worstLin <= bound(dt, tf32), what + " linear relative error " + worstLin);
+                            assertTrue(worstMm <= bound(dt, tf32), what + " matmul relative error " + worstMm);
+                        }
+                    }
+                }
+            }
+        }
+        report.forEach(System.out::println);
+    }
+
+    @Test
+    void thousandPassesKeepDeviceMemoryFlat() {
+        needGpu();
+        VitConfig cfg = VitConfig.builder().imageSize(32).patchSize(8).width(64).depth(2).heads(4).mlpWidth(128)
+                .projectionDim(32).build();
+        try (CudaBackend b = (CudaBackend) open(DType.FLOAT32, Map.of());
+             VisionTransformer model = VisionTransformer.load(cfg, RandomWeights.of(cfg, 7), b)) {
+            long params = b.liveTensors();
+            HostTensor pixels = HostTensor.ofFloats(randn(new Random(1), 4 * 3 * 32 * 32), 4, 3, 32, 32);
+            run(b, model, pixels, 20);
+            long inUse = b.memoryStats()[0];
+            long[] before = b.memoryStats();
+            run(b, model, pixels, 1000);
+            long[] after = b.memoryStats();
+            System.out.printf("jcuda: device bytes in use %d -> %d, cached %d -> %d, peak %d%n", before[0], after[0],
+                    before[1], after[1], after[2]);
+            assertEquals(params, b.liveTensors(), "only the weights are open");
+            assertEquals(inUse, after[0], "bytes held by tensors return to the weights'");
+            assertEquals(before[1], after[1], "the cache does not grow once warm");
+        }
+    }
+
+    private static void run(Backend b, VisionTransformer model, HostTensor pixels, int n) {
+        for (int i = 0; i < n; i++) {
+            try (Tensor x = b.fromHost(pixels); VisionOutput out = model.forward(x, ForwardOptions.DEFAULT)) {
+                out.imageEmbeds().toHost();
+            }
+        }
+    }
+
+    @Test
+    void badInputIsRefusedOnTheHostAndTheDeviceKeepsWorking() {
+        needGpu();
+        try (Backend b = open(DType.FLOAT32, Map.of()); TensorScope s = b.newScope()) {
+            Tensor x = b.fromHost(HostTensor.ofFloats(new float[6], 2, 3));
+            Tensor w = b.fromHost(HostTensor.ofFloats(new float[8], 2, 4));
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> b.ops().linear(x, w, null));
+            assertTrue(e.getMessage().contains("[2, 4]"), e.getMessage());
+            Tensor table = b.fromHost(HostTensor.ofFloats(new float[6], 3, 2));
+            Tensor ids = b.fromHost(HostTensor.ofLongs(new long[] {0, 3}, 2));
+            e = assertThrows(InvalidInputException.class, () -> b.ops().embedding(table, ids));
+            assertTrue(e.getMessage().contains("id 3"), e.getMessage());
+            float[] ok = b.ops().add(x, x).toHost().floats();
+            assertEquals(6, ok.length);
+            Tensor t = b.fromHost(HostTensor.ofFloats(new float[] {1, 2}, 2));
+            t.close();
+            t.close();
+            assertThrows(IllegalStateException.class, t::toHost);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package dev.visiontower.backend.jcuda;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Every kernel the Java code launches exists in the CUDA source and, when the build had nvcc, in the shipped PTX. */
+class KernelSourceTest {
+    private static Set<String> launched() throws IOException {
+        Set<String> names = new TreeSet<>();
+        Pattern p = Pattern.compile("\"(vt_gemm_[a-z0-9]+_)\" \\+|\"(vt_[a-z0-9_]*[a-z0-9])\"");
+        try (Stream<Path> files = Files.walk(Path.of("src/main/java"))) {
+            for (Path f : (Iterable<Path>) files.filter(x -> x.toString().endsWith(".java"))::iterator) {
+                Matcher m = p.matcher(Files.readString(f));
+                while (m.find()) {
+                    if (m.group(2) != null) {
+                        names.add(m.group(2));
+                    } else {
+                        names.add(m.group(1) + "nt");
+                        names.add(m.group(1) + "nn");
+                    }
+                }
+            }
+        }
+        return names;
+    }
+
+    private static Set<String> entries(String text, Pattern p) {
+        Set<String> out = new TreeSet<>();
+        Matcher m = p.matcher(text);
+        while (m.find()) {
+            out.add(m.group(1));
+        }
+        return out;
+    }
+
+    @Test
+    void everyLaunchedKernelIsDefined() throws IOException {
+        Set<String> used = launched();
+        assertTrue(used.size() > 20, "found the launch sites: " + used);
+        String cu = Kernels.resource(Kernels.SOURCE);
+        assertNotNull(cu, "kernels.cu ships in the jar (NVRTC compiles it)");
+        Set<String> defined = entries(cu, Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\(\\d+\\) )?"
+                + "(vt_[a-z0-9_]+)\\("));
+        Set<String> macro = entries(cu, Pattern.compile("VT_GEMM_TC\\((vt_[a-z0-9_]+),"));
+        defined.addAll(macro);
+        Set<String> missing = new TreeSet<>(used);
+        missing.removeAll(defined);
+        assertEquals(Set.of(), missing, "launched but not defined in kernels.cu");
+    }
+
+    @Test
+    void shippedPtxHasEveryEntryWhenBuiltWithNvcc() throws IOException {
+        String ptx = Kernels.resource(Kernels.PTX);
+        if (ptx == null) {
+            assertFalse(Files.exists(Path.of("/usr/local/cuda/bin/nvcc")),
+                    "nvcc is installed, so the build must have produced kernels.ptx");
+            return;
+        }
+        Set<String> entries = entries(ptx, Pattern.compile("\\.entry (vt_[a-z0-9_]+)\\("));
+        Set<String> missing = new TreeSet<>(launched());
+        missing.removeAll(entries);
+        assertEquals(Set.of(), missing, "launched but not in kernels.ptx");
+        assertTrue(ptx.contains(".target sm_80"), "PTX for compute capability 8.0");
+    }
+}
