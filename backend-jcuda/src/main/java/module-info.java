@@ -10,6 +10,8 @@
  *   <li>{@code gemm}: {@code auto} (default: cuBLAS if it loads, else own kernels), {@code cublas}, {@code own}.</li>
  *   <li>{@code tf32}: {@code true} to run float32 matrix products on TF32 tensor cores (default {@code false}).</li>
  *   <li>{@code kernels}: {@code auto} (default: shipped PTX, else NVRTC), {@code ptx}, {@code nvrtc}.</li>
+ *   <li>{@code pipeline}: {@code true} (default) to use the cp.async-pipelined tensor-core kernels where a product's
+ *       layout allows, {@code false} for the simpler ones (for comparison).</li>
  * </ul>
  * The natives of JCuda are extracted to {@code java.io.tmpdir} before the first load, which is what makes them
  * loadable from the module path (see {@code JCudaNatives}).

@@ -151,8 +151,8 @@ final class BenchCommand implements Callable<Integer> {
                         double rate = gemmRate(b, m, mc.width(), mc.mlpWidth());
                         gemmBy.put(name, rate);
                         gemm = Math.max(gemm, rate);
-                        err.printf(Locale.ROOT, "%s: GEMM [%d, %d] x [%d, %d]: %.1f GFLOP/s%n", name, m, mc.width(),
-                                mc.width(), mc.mlpWidth(), rate);
+                        err.printf(Locale.ROOT, "%s: GEMM [%d, %d] x [%d, %d]^T: %.1f GFLOP/s%n", name, m, mc.width(),
+                                mc.mlpWidth(), mc.width(), rate);
                     }
                     for (int batch : batches) {
                         results.add(run(b, model, mc, size, batch));
@@ -267,8 +267,9 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * float32 {@code [m, k] x [k, n]} products on this backend: the best of 10 timed products after 3 warm-ups, in
-     * GFLOP/s (the highest rate the engine reaches; allocation and page-fault noise only ever slow a product down).
+     * {@code [m, k] x [n, k]^T} products (a linear layer without bias) in the backend's compute precision: the best
+     * of 10 timed products after 3 warm-ups, in GFLOP/s (the highest rate the engine reaches; allocation and
+     * page-fault noise only ever slow a product down).
      */
     static double gemmRate(Backend b, int m, int k, int n) {
         Random r = new Random(1);
@@ -284,12 +285,13 @@ final class BenchCommand implements Callable<Integer> {
         double[] ms = new double[10];
         try (TensorScope s = b.newScope()) {
             Tensor x = b.fromHost(HostTensor.ofFloats(a, m, k));
-            Tensor y = b.parameter("gemm_weight", HostTensor.ofFloats(w, k, n));
+            // a weight [n, k] through linear: the model's own layout and code path
+            Tensor y = b.parameter("gemm_weight", HostTensor.ofFloats(w, n, k));
             try {
                 for (int i = 0; i < warm + ms.length; i++) {
                     long t0 = System.nanoTime();
                     try (TensorScope inner = b.newScope()) {
-                        b.ops().narrow(b.ops().matmul(x, y), 0, 0, 1).toHost();
+                        b.ops().narrow(b.ops().linear(x, y, null), 0, 0, 1).toHost();
                     }
                     if (i >= warm) {
                         ms[i - warm] = (System.nanoTime() - t0) / 1e6;

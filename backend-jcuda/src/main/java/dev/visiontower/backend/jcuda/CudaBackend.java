@@ -40,7 +40,8 @@ public final class CudaBackend implements Backend, Ops {
     private final String gemmNote;
     private volatile boolean closed;
 
-    CudaBackend(BackendOptions options, CudaDriver.Gpu gpu, String gemmChoice, boolean tf32, String kernelMode) {
+    CudaBackend(BackendOptions options, CudaDriver.Gpu gpu, String gemmChoice, boolean tf32, String kernelMode,
+                boolean pipeline) {
         this.options = options;
         this.gpu = gpu;
         current();
@@ -64,7 +65,7 @@ public final class CudaBackend implements Backend, Ops {
                 note = " (cuBLAS unavailable: " + err + ")";
             }
         }
-        this.gemm = g != null ? g : new Gemm.Own(kernels, stream);
+        this.gemm = g != null ? g : new Gemm.Own(kernels, stream, pipeline);
         this.gemmNote = note;
         switch (options.dtype()) {
             case BFLOAT16: precision = Gemm.Precision.BF16; break;
@@ -273,11 +274,12 @@ public final class CudaBackend implements Backend, Ops {
         allocator.free(b);
     }
 
-    CudaAllocator.Block toBf16(CudaTensor t) {
+    /** A 16-bit copy (bfloat16 or float16, the backend's precision) of {@code n} float32 values. */
+    CudaAllocator.Block to16Bit(CUdeviceptr src, long n) {
         current();
-        long n = t.numel();
         CudaAllocator.Block b = allocator.allocate(2 * n);
-        kernels.launch1d(stream, "vt_f32_to_bf16", n, b.ptr(), t.ptr(), n);
+        kernels.launch1d(stream, precision == Gemm.Precision.FP16 ? "vt_f32_to_f16" : "vt_f32_to_bf16", n, b.ptr(),
+                src, n);
         return b;
     }
 
@@ -392,11 +394,13 @@ public final class CudaBackend implements Backend, Ops {
         return (int) v;
     }
 
-    private CUdeviceptr weightBf16(CudaTensor w) {
-        return precision == Gemm.Precision.BF16 && w.parameter && gemm.usesBf16Weights() ? w.bf16(this) : null;
-    }
-
-    private void gemm(boolean transB, CUdeviceptr a, CUdeviceptr b, CUdeviceptr bBf16, CUdeviceptr out,
+    /**
+     * One matrix product. When the engine computes from 16-bit copies, a weight's copy is made once and kept with
+     * it, and an activation's is made here and released after the product (stream order keeps that safe).
+     *
+     * @param weight the tensor behind {@code b} when it is a model weight (its copy is cached), else null
+     */
+    private void gemm(boolean transB, CUdeviceptr a, CUdeviceptr b, CudaTensor weight, CUdeviceptr out,
                       CUdeviceptr bias, long m, long n, long k, long sA, long sB, long sC, long batch, float alpha) {
         if (m == 0 || n == 0 || batch == 0) {
             return;
@@ -408,8 +412,31 @@ public final class CudaBackend implements Backend, Ops {
             }
             return;
         }
-        gemm.run(precision, transB, a, b, bBf16, out, bias, toInt(m, "rows"), toInt(n, "columns"),
-                toInt(k, "inner size"), sA, sB, sC, toInt(batch, "batch"), alpha);
+        int ki = toInt(k, "inner size");
+        CudaAllocator.Block a16 = null;
+        CudaAllocator.Block b16 = null;
+        CUdeviceptr b16ptr = null;
+        try {
+            boolean copies = gemm.wants16BitCopies(precision, transB, ki);
+            if (copies) {
+                a16 = to16Bit(a, sA == 0 ? m * k : sA * batch);
+            }
+            if (weight != null && weight.parameter && (copies || precision == Gemm.Precision.BF16)) {
+                b16ptr = weight.lowPrecisionCopy(this);
+            } else if (copies) {
+                b16 = to16Bit(b, sB == 0 ? n * k : sB * batch);
+                b16ptr = b16.ptr();
+            }
+            gemm.run(precision, transB, a, b, a16 == null ? null : a16.ptr(), b16ptr, out, bias, toInt(m, "rows"),
+                    toInt(n, "columns"), ki, sA, sB, sC, toInt(batch, "batch"), alpha);
+        } finally {
+            if (a16 != null) {
+                freeBlock(a16);
+            }
+            if (b16 != null) {
+                freeBlock(b16);
+            }
+        }
     }
 
     // ---- ops ----
@@ -436,7 +463,7 @@ public final class CudaBackend implements Backend, Ops {
         long[] os = xs.clone();
         os[os.length - 1] = ws[0];
         CudaTensor out = alloc(os, DType.FLOAT32);
-        gemm(true, a.ptr(), w.ptr(), weightBf16(w), out.ptr(), bi == null ? null : bi.ptr(), rows(xs), ws[0], ws[1],
+        gemm(true, a.ptr(), w.ptr(), w, out.ptr(), bi == null ? null : bi.ptr(), rows(xs), ws[0], ws[1],
                 0, 0, 0, 1, 1f);
         done(a, x);
         return out;
@@ -740,7 +767,7 @@ public final class CudaBackend implements Backend, Ops {
             kernels.launch1d(stream, "vt_im2col", rowsN * kdim, cols.ptr(), px.ptr(), bsz, ch, toInt(ps[2], "height"),
                     toInt(ps[3], "width"), patch, gh, gw);
             CudaTensor out = alloc(new long[] {bsz, (long) gh * gw, ws[0]}, DType.FLOAT32);
-            gemm(true, cols.ptr(), w.ptr(), weightBf16(w), out.ptr(), bi == null ? null : bi.ptr(), rowsN, ws[0],
+            gemm(true, cols.ptr(), w.ptr(), w, out.ptr(), bi == null ? null : bi.ptr(), rowsN, ws[0],
                     kdim, 0, 0, 0, 1, 1f);
             return out;
         } finally {

@@ -40,8 +40,8 @@ final class CudaTensor extends AbstractTensor {
     final CudaBackend backend;
     final Storage storage;
     final boolean parameter;
-    /** A parameter's bfloat16 copy for tensor-core products, made on first use. */
-    private CudaAllocator.Block bf16;
+    /** A parameter's 16-bit copy (the backend's one precision) for tensor-core products, made on first use. */
+    private CudaAllocator.Block lowp;
 
     CudaTensor(CudaBackend backend, TensorRegistry registry, Storage storage, long[] shape, DType dtype,
                boolean scoped, boolean parameter) {
@@ -68,12 +68,12 @@ final class CudaTensor extends AbstractTensor {
         return n;
     }
 
-    synchronized CUdeviceptr bf16(CudaBackend b) {
+    synchronized CUdeviceptr lowPrecisionCopy(CudaBackend b) {
         checkOpen();
-        if (bf16 == null) {
-            bf16 = b.toBf16(this);
+        if (lowp == null) {
+            lowp = b.to16Bit(ptr(), numel());
         }
-        return bf16.ptr();
+        return lowp.ptr();
     }
 
     @Override
@@ -91,9 +91,9 @@ final class CudaTensor extends AbstractTensor {
     protected void release() {
         storage.release();
         synchronized (this) {
-            if (bf16 != null) {
-                backend.freeBlock(bf16);
-                bf16 = null;
+            if (lowp != null) {
+                backend.freeBlock(lowp);
+                lowp = null;
             }
         }
     }

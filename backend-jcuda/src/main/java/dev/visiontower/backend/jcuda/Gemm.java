@@ -34,13 +34,18 @@ abstract class Gemm {
     abstract String describe();
 
     /**
-     * @param bBf16 a bfloat16 copy of B (weights), used instead of B by engines that can, or null
+     * @param a16 a bfloat16/float16 copy of A in the precision's type, or null
+     * @param b16 the same for B, or null (engines that can read them use both copies instead of A and B)
      */
-    abstract void run(Precision p, boolean transB, CUdeviceptr a, CUdeviceptr b, CUdeviceptr bBf16, CUdeviceptr c,
-                      CUdeviceptr bias, int m, int n, int k, long sA, long sB, long sC, int batch, float alpha);
+    abstract void run(Precision p, boolean transB, CUdeviceptr a, CUdeviceptr b, CUdeviceptr a16, CUdeviceptr b16,
+                      CUdeviceptr c, CUdeviceptr bias, int m, int n, int k, long sA, long sB, long sC, int batch,
+                      float alpha);
 
-    /** Whether {@link #run} reads a bfloat16 weight copy for {@link Precision#BF16} (so one is worth keeping). */
-    boolean usesBf16Weights() {
+    /**
+     * Whether {@link #run} would use 16-bit copies of the operands for this product (so the caller makes them: a
+     * weight's copy is kept with the weight, an activation's is made per product).
+     */
+    boolean wants16BitCopies(Precision p, boolean transB, int k) {
         return false;
     }
 
@@ -62,29 +67,49 @@ abstract class Gemm {
         private final Kernels kernels;
         private final CUstream stream;
 
-        Own(Kernels kernels, CUstream stream) {
-            this.kernels = kernels;
-            this.stream = stream;
-        }
-
         @Override
         String describe() {
-            return "own kernels (float32 tiles on CUDA cores; TF32/bf16/fp16 WMMA tiles on tensor cores)";
+            return "own kernels (float32 tiles on CUDA cores; TF32/bf16/fp16 WMMA tiles on tensor cores"
+                    + (pipeline ? ", cp.async-pipelined where K allows)" : ", unpipelined)");
+        }
+
+        /** Whether the pipelined tensor-core kernels (cp.async, multi-stage) are used where they apply. */
+        private final boolean pipeline;
+
+        Own(Kernels kernels, CUstream stream, boolean pipeline) {
+            this.kernels = kernels;
+            this.stream = stream;
+            this.pipeline = pipeline;
         }
 
         @Override
-        boolean usesBf16Weights() {
-            return true;
+        boolean wants16BitCopies(Precision p, boolean transB, int k) {
+            return pipeline && transB && k % 8 == 0 && (p == Precision.BF16 || p == Precision.FP16);
         }
 
         @Override
-        void run(Precision p, boolean transB, CUdeviceptr a, CUdeviceptr b, CUdeviceptr bBf16, CUdeviceptr c,
-                 CUdeviceptr bias, int m, int n, int k, long sA, long sB, long sC, int batch, float alpha) {
+        void run(Precision p, boolean transB, CUdeviceptr a, CUdeviceptr b, CUdeviceptr a16, CUdeviceptr b16,
+                 CUdeviceptr c, CUdeviceptr bias, int m, int n, int k, long sA, long sB, long sC, int batch,
+                 float alpha) {
             checkGrid(m, n, batch);
             String t = transB ? "nt" : "nn";
             if (p == Precision.FP32) {
                 kernels.launch(stream, "vt_gemm_f32_" + t, (n + 63) / 64, (m + 63) / 64, batch, 256, 0,
                         a, b, c, bias, m, n, k, sA, sB, sC, alpha);
+                return;
+            }
+            int gx = (n + BM - 1) / BM;
+            int gy = (m + BM - 1) / BM;
+            if (p == Precision.TF32 && pipeline && transB && k % 4 == 0) {
+                int smem = 3 * 2 * BM * (BK + 4) * 4;
+                kernels.launch(stream, "vt_gemm_pipe_tf32_nt", gx, gy, batch, 256, smem,
+                        a, b, c, bias, m, n, k, sA, sB, sC, alpha);
+                return;
+            }
+            if (a16 != null && b16 != null && wants16BitCopies(p, transB, k)) {
+                int smem = 4 * 2 * BM * (BK + 8) * 2;
+                kernels.launch(stream, p == Precision.BF16 ? "vt_gemm_pipe_bf16_nt" : "vt_gemm_pipe_f16_nt", gx, gy,
+                        batch, 256, smem, a16, b16, c, bias, m, n, k, sA, sB, sC, alpha);
                 return;
             }
             int elem = p == Precision.TF32 ? 4 : 2;
@@ -96,14 +121,13 @@ abstract class Gemm {
                 name = "vt_gemm_tf32_" + t;
             } else if (p == Precision.FP16) {
                 name = "vt_gemm_f16_" + t;
-            } else if (bBf16 != null && transB) {
+            } else if (b16 != null && transB) {
                 name = "vt_gemm_bf16w_nt";
-                bb = bBf16;
+                bb = b16;
             } else {
                 name = "vt_gemm_bf16_" + t;
             }
-            kernels.launch(stream, name, (n + BM - 1) / BM, (m + BM - 1) / BM, batch, 256, smem,
-                    a, bb, c, bias, m, n, k, sA, sB, sC, alpha);
+            kernels.launch(stream, name, gx, gy, batch, 256, smem, a, bb, c, bias, m, n, k, sA, sB, sC, alpha);
         }
     }
 
@@ -134,8 +158,9 @@ abstract class Gemm {
         }
 
         @Override
-        void run(Precision p, boolean transB, CUdeviceptr a, CUdeviceptr b, CUdeviceptr bBf16, CUdeviceptr c,
-                 CUdeviceptr bias, int m, int n, int k, long sA, long sB, long sC, int batch, float alpha) {
+        void run(Precision p, boolean transB, CUdeviceptr a, CUdeviceptr b, CUdeviceptr a16, CUdeviceptr b16,
+                 CUdeviceptr c, CUdeviceptr bias, int m, int n, int k, long sA, long sB, long sC, int batch,
+                 float alpha) {
             int compute;
             switch (p) {
                 case TF32: compute = cublasComputeType.CUBLAS_COMPUTE_32F_FAST_TF32; break;

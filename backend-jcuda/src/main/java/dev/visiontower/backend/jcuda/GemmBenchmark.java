@@ -17,7 +17,8 @@ import java.util.Random;
 /**
  * The GEMM engine on the products of a ViT forward, timed on the GPU with CUDA events after warm-up:
  * {@code java -p <mods> -m dev.visiontower.backend.jcuda/dev.visiontower.backend.jcuda.GemmBenchmark [rows]
- * [precision...]} where precision is fp32, tf32, bf16 or fp16 (default: all) and rows defaults to 25,216
+ * [mode...]} where a mode is fp32, tf32, bf16 or fp16, optionally suffixed {@code -unpipelined} for the simpler
+ * tensor-core kernels (default: all four plus tf32/bf16 unpipelined) and rows defaults to 25,216
  * (ViT-B/16 at batch 128: 128 x 197 tokens). Prints TFLOP/s and the fraction of the GPU's dense peak.
  */
 public final class GemmBenchmark {
@@ -25,22 +26,29 @@ public final class GemmBenchmark {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("ops")) {
+            for (int i = 1; i < args.length; i++) {
+                operations(args[i]);
+            }
+            return;
+        }
         int rows = args.length > 0 ? Integer.parseInt(args[0]) : 128 * 197;
         List<String> modes = new ArrayList<>();
         for (int i = 1; i < args.length; i++) {
             modes.add(args[i]);
         }
         if (modes.isEmpty()) {
-            modes = List.of("fp32", "tf32", "bf16", "fp16");
+            modes = List.of("fp32", "tf32", "bf16", "fp16", "tf32-unpipelined", "bf16-unpipelined");
         }
         int[][] shapes = {{rows, 768, 2304}, {rows, 768, 3072}, {rows, 3072, 768}, {4096, 4096, 4096}};
         String[] names = {"qkv", "fc1", "fc2", "square"};
         String gemm = System.getProperty("visiontower.jcuda.gemm", "auto");
-        System.out.printf(Locale.ROOT, "%-6s %-7s %-22s %10s %10s %9s%n", "MODE", "PRODUCT", "SHAPE M x K x N", "MS",
+        System.out.printf(Locale.ROOT, "%-17s %-7s %-22s %10s %10s %9s%n", "MODE", "PRODUCT", "SHAPE M x K x N", "MS",
                 "TFLOP/S", "OF PEAK");
         for (String mode : modes) {
-            DType dt = mode.equals("bf16") ? DType.BFLOAT16 : mode.equals("fp16") ? DType.FLOAT16 : DType.FLOAT32;
-            Map<String, String> extra = Map.of("tf32", Boolean.toString(mode.equals("tf32")), "gemm", gemm);
+            DType dt = mode.startsWith("bf16") ? DType.BFLOAT16 : mode.startsWith("fp16") ? DType.FLOAT16 : DType.FLOAT32;
+            Map<String, String> extra = Map.of("tf32", Boolean.toString(mode.startsWith("tf32")), "gemm", gemm,
+                    "pipeline", Boolean.toString(!mode.endsWith("-unpipelined")));
             try (CudaBackend b = (CudaBackend) new JCudaBackendProvider().open(
                     new BackendOptions(Device.cuda(0), dt, 0, extra))) {
                 if (mode.equals(modes.get(0))) {
@@ -66,7 +74,7 @@ public final class GemmBenchmark {
                                 }
                             }) / reps;
                             double tflops = 2.0 * m * k * n / (ms / 1e3) / 1e12;
-                            System.out.printf(Locale.ROOT, "%-6s %-7s %-22s %10.3f %10.1f %9s%n", mode, names[s],
+                            System.out.printf(Locale.ROOT, "%-17s %-7s %-22s %10.3f %10.1f %9s%n", mode, names[s],
                                     m + " x " + k + " x " + n, ms, tflops,
                                     peak.isPresent() ? String.format(Locale.ROOT, "%.1f%%",
                                             100 * tflops / peak.getAsDouble()) : "-");
@@ -74,6 +82,44 @@ public final class GemmBenchmark {
                             w.close();
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /** The other operations of a ViT-B/16 block at batch 128, timed the same way (where the rest of a pass goes). */
+    static void operations(String mode) {
+        DType dt = mode.startsWith("bf16") ? DType.BFLOAT16 : DType.FLOAT32;
+        try (CudaBackend b = (CudaBackend) new JCudaBackendProvider().open(new BackendOptions(Device.cuda(0), dt, 0,
+                Map.of("tf32", Boolean.toString(mode.startsWith("tf32")))))) {
+            Random r = new Random(2);
+            int tokens = 128 * 197;
+            try (TensorScope scope = b.newScope()) {
+                Tensor q = b.fromHost(HostTensor.ofFloats(fill(r, tokens * 768), 128, 12, 197, 64));
+                Tensor x = b.fromHost(HostTensor.ofFloats(fill(r, tokens * 768), tokens, 768));
+                Tensor h = b.fromHost(HostTensor.ofFloats(fill(r, tokens * 3072), tokens, 3072));
+                Tensor w = b.fromHost(HostTensor.ofFloats(fill(r, 768), 768));
+                Map<String, Runnable> ops = new java.util.LinkedHashMap<>();
+                ops.put("attention [128,12,197,64]", () -> b.ops().attention(q, q, q, null, false, 0.125).close());
+                ops.put("layerNorm [25216,768]", () -> b.ops().layerNorm(x, w, w, 1e-5).close());
+                ops.put("gelu [25216,3072]", () -> b.ops().activation(h, dev.visiontower.api.Activation.GELU).close());
+                ops.put("add [25216,768]", () -> b.ops().add(x, x).close());
+                ops.put("permute heads [128,197,12,64]", () -> b.ops().permute(b.ops().reshape(x, 128, 197, 12, 64),
+                        0, 2, 1, 3).close());
+                for (Map.Entry<String, Runnable> e : ops.entrySet()) {
+                    for (int i = 0; i < 3; i++) {
+                        try (TensorScope inner = b.newScope()) {
+                            e.getValue().run();
+                        }
+                    }
+                    float ms = b.timeOnDevice(() -> {
+                        for (int i = 0; i < 10; i++) {
+                            try (TensorScope inner = b.newScope()) {
+                                e.getValue().run();
+                            }
+                        }
+                    }) / 10;
+                    System.out.printf(Locale.ROOT, "%-17s %-32s %10.3f ms%n", mode, e.getKey(), ms);
                 }
             }
         }

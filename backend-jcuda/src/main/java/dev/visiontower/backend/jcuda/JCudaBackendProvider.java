@@ -107,6 +107,7 @@ public final class JCudaBackendProvider implements BackendProvider {
         String gemm = option(options, "gemm", "auto");
         String kernels = option(options, "kernels", "auto");
         String tf32 = option(options, "tf32", "false");
+        String pipeline = option(options, "pipeline", "true");
         if (!List.of("auto", "cublas", "own").contains(gemm)) {
             throw new InvalidInputException("jcuda: option gemm must be auto, cublas or own, got '" + gemm + "'");
         }
@@ -116,7 +117,10 @@ public final class JCudaBackendProvider implements BackendProvider {
         if (!List.of("true", "false").contains(tf32)) {
             throw new InvalidInputException("jcuda: option tf32 must be true or false, got '" + tf32 + "'");
         }
+        if (!List.of("true", "false").contains(pipeline)) {
+            throw new InvalidInputException("jcuda: option pipeline must be true or false, got '" + pipeline + "'");
+        }
         CudaDriver.Gpu gpu = CudaDriver.gpus().get(options.device().index());
-        return new CudaBackend(options, gpu, gemm, tf32.equals("true"), kernels);
+        return new CudaBackend(options, gpu, gemm, tf32.equals("true"), kernels, pipeline.equals("true"));
     }
 }

@@ -174,7 +174,22 @@ final class Kernels {
         launch(stream, name, (int) rows, 1, 1, threads, 0, args);
     }
 
+    private final Map<String, Integer> sharedLimits = new HashMap<>();
+
+    /** Lets {@code name} use {@code bytes} of dynamic shared memory (beyond the default 48 KiB), once per function. */
+    private synchronized void allowShared(String name, int bytes) {
+        Integer done = sharedLimits.get(name);
+        if (done == null || done < bytes) {
+            JCudaDriver.cuFuncSetAttribute(function(name),
+                    jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes);
+            sharedLimits.put(name, bytes);
+        }
+    }
+
     void launch(CUstream stream, String name, int gx, int gy, int gz, int threads, int sharedBytes, Object... args) {
+        if (sharedBytes > 48 * 1024) {
+            allowShared(name, sharedBytes);
+        }
         NativePointerObject[] ps = new NativePointerObject[args.length];
         for (int i = 0; i < args.length; i++) {
             ps[i] = param(args[i]);

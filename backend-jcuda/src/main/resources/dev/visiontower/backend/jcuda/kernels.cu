@@ -650,6 +650,160 @@ VT_GEMM_TC(vt_gemm_bf16w_nt, __nv_bfloat16, __nv_bfloat16, true)
 VT_GEMM_TC(vt_gemm_f16_nt, __half, float, true)
 VT_GEMM_TC(vt_gemm_f16_nn, __half, float, false)
 
+// Pipelined tensor-core products for NT layouts (linear layers, q k^T) whose operands are already in the fragment's
+// storage type (bfloat16 or float16 copies, or float32 read as TF32): 128 x 128 x 32 block tiles, 8 warps of 64 x 32,
+// global -> shared copies with cp.async (16 bytes, zero-filled past the edges) running STAGES - 1 tiles ahead of the
+// tensor cores. Needs K a multiple of 16 bytes' worth of elements and 16-byte aligned operands (checked by the host).
+namespace vt {
+
+__device__ __forceinline__ void cpAsync16(void* smem, const void* gmem, bool valid) {
+    unsigned s = (unsigned) __cvta_generic_to_shared(smem);
+    int bytes = valid ? 16 : 0;
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(bytes));
+}
+
+__device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
+
+template <int N>
+__device__ __forceinline__ void cpAsyncWait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+template <typename P> struct Store;
+template <> struct Store<__nv_bfloat16> { typedef __nv_bfloat16 T; };
+template <> struct Store<__half> { typedef __half T; };
+template <> struct Store<wmma::precision::tf32> { typedef float T; };
+
+template <typename FragT>
+__device__ __forceinline__ void roundTf32(FragT& f, wmma::precision::tf32*) {
+#pragma unroll
+    for (int t = 0; t < f.num_elements; ++t) f.x[t] = wmma::__float_to_tf32(f.x[t]);
+}
+template <typename FragT, typename P>
+__device__ __forceinline__ void roundTf32(FragT&, P*) {}
+
+template <typename P, int STAGES>
+__device__ void gemmPipe(const typename Store<P>::T* __restrict__ A, const typename Store<P>::T* __restrict__ B,
+                         float* __restrict__ C, const float* __restrict__ bias, int M, int N, int K, long long sA,
+                         long long sB, long long sC, float alpha) {
+    typedef typename Store<P>::T T;
+    constexpr int CH = 16 / sizeof(T);       // elements per 16-byte copy
+    constexpr int LD = BK + CH;              // shared row length: one chunk of padding
+    constexpr int KS = Frag<P>::KS;
+    constexpr int ROW_CHUNKS = BK / CH;
+    constexpr int PER_THREAD = BM * ROW_CHUNKS / 256;
+    constexpr int STAGE = 2 * BM * LD;       // A tile then B tile
+    extern __shared__ __align__(128) unsigned char smemRaw[];
+    T* sm = reinterpret_cast<T*>(smemRaw);
+    float* Cs = reinterpret_cast<float*>(smemRaw);
+
+    const T* a = A + blockIdx.z * sA;
+    const T* b = B + blockIdx.z * sB;
+    float* c = C + blockIdx.z * sC;
+    int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+    int warp = threadIdx.x / 32;
+    int wm = (warp / 4) * 64;
+    int wn = (warp % 4) * 32;
+
+    wmma::fragment<wmma::accumulator, 16, 16, KS, float> acc[4][2];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+
+    int kTiles = (K + BK - 1) / BK;
+    auto load = [&](int slot, int kt) {
+        T* sa = sm + slot * STAGE;
+        T* sb = sa + BM * LD;
+        int k0 = kt * BK;
+#pragma unroll
+        for (int e = 0; e < PER_THREAD; ++e) {
+            int idx = threadIdx.x + e * 256;
+            int r = idx / ROW_CHUNKS;
+            int ck = (idx % ROW_CHUNKS) * CH;
+            int gk = k0 + ck;
+            int gm = m0 + r;
+            bool va = gm < M && gk < K;
+            cpAsync16(sa + r * LD + ck, va ? a + (long long) gm * K + gk : a, va);
+            int gn = n0 + r;
+            bool vb = gn < N && gk < K;
+            cpAsync16(sb + r * LD + ck, vb ? b + (long long) gn * K + gk : b, vb);
+        }
+    };
+
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s) {
+        if (s < kTiles) load(s, s);
+        cpAsyncCommit();
+    }
+    for (int kt = 0; kt < kTiles; ++kt) {
+        cpAsyncWait<STAGES - 2>();
+        __syncthreads();
+        int next = kt + STAGES - 1;
+        if (next < kTiles) load(next % STAGES, next);
+        cpAsyncCommit();
+        const T* sa = sm + (kt % STAGES) * STAGE;
+        const T* sb = sa + BM * LD;
+#pragma unroll
+        for (int kk = 0; kk < BK; kk += KS) {
+            wmma::fragment<wmma::matrix_a, 16, 16, KS, typename Frag<P>::Elem, wmma::row_major> fa[4];
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                wmma::load_matrix_sync(fa[i], sa + (wm + 16 * i) * LD + kk, LD);
+                roundTf32(fa[i], (P*) nullptr);
+            }
+#pragma unroll
+            for (int j = 0; j < 2; ++j) {
+                wmma::fragment<wmma::matrix_b, 16, 16, KS, typename Frag<P>::Elem, wmma::col_major> fb;
+                wmma::load_matrix_sync(fb, sb + (wn + 16 * j) * LD + kk, LD);
+                roundTf32(fb, (P*) nullptr);
+#pragma unroll
+                for (int i = 0; i < 4; ++i) wmma::mma_sync(acc[i][j], fa[i], fb, acc[i][j]);
+            }
+        }
+    }
+    cpAsyncWait<0>();
+    __syncthreads();
+    float* cw = Cs + warp * 256;
+    int lane = threadIdx.x % 32;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            wmma::store_matrix_sync(cw, acc[i][j], 16, wmma::mem_row_major);
+            __syncwarp();
+#pragma unroll
+            for (int e = 0; e < 8; ++e) {
+                int idx = lane + 32 * e;
+                int gm = m0 + wm + 16 * i + idx / 16, gn = n0 + wn + 16 * j + idx % 16;
+                if (gm < M && gn < N) {
+                    float v = alpha * cw[idx];
+                    if (bias != nullptr) v += bias[gn];
+                    c[(long long) gm * N + gn] = v;
+                }
+            }
+            __syncwarp();
+        }
+    }
+}
+
+}  // namespace vt
+
+#define VT_GEMM_PIPE(NAME, P, STAGES)                                                                               \
+    extern "C" __global__ void __launch_bounds__(256) NAME(const vt::Store<P>::T* A, const vt::Store<P>::T* B,      \
+            float* C, const float* bias, int M, int N, int K, long long sA, long long sB, long long sC, float alpha) { \
+        vt::gemmPipe<P, STAGES>(A, B, C, bias, M, N, K, sA, sB, sC, alpha);                                           \
+    }
+
+VT_GEMM_PIPE(vt_gemm_pipe_bf16_nt, __nv_bfloat16, 4)
+VT_GEMM_PIPE(vt_gemm_pipe_f16_nt, __half, 4)
+VT_GEMM_PIPE(vt_gemm_pipe_tf32_nt, wmma::precision::tf32, 3)
+
+// float32 -> float16 copy.
+extern "C" __global__ void vt_f32_to_f16(__half* __restrict__ out, const float* __restrict__ x, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        out[i] = __float2half_rn(x[i]);
+    }
+}
+
 // float32 -> bfloat16 copy (the weights' tensor-core copy).
 extern "C" __global__ void vt_f32_to_bf16(__nv_bfloat16* __restrict__ out, const float* __restrict__ x, long long n) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {

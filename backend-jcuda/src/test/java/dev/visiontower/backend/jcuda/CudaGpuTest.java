@@ -70,8 +70,10 @@ class CudaGpuTest {
     @Test
     void matrixProductsOnEveryEngineAndPrecision() {
         needGpu();
-        int[][] shapes = {{1, 1, 1, 1}, {37, 53, 29, 3}, {130, 257, 70, 2}, {197, 768, 64, 1}, {300, 200, 197, 2}};
-        List<String> engines = new ArrayList<>(List.of("own"));
+        // K multiples of 8 take the pipelined kernels (with M, N and K tails), the others the simpler ones
+        int[][] shapes = {{1, 1, 1, 1}, {37, 53, 29, 3}, {130, 257, 70, 2}, {197, 768, 64, 1}, {300, 200, 197, 2},
+            {37, 53, 40, 3}, {130, 257, 72, 2}, {513, 640, 1024, 1}, {1, 8, 8, 1}};
+        List<String> engines = new ArrayList<>(List.of("own", "own-unpipelined"));
         if (JCudaBackendProvider.cublasProblem() == null) {
             engines.add("cublas");
         }
@@ -81,7 +83,8 @@ class CudaGpuTest {
                 {DType.FLOAT16, false}}) {
                 DType dt = (DType) mode[0];
                 boolean tf32 = (Boolean) mode[1];
-                try (Backend b = open(dt, Map.of("gemm", engine, "tf32", Boolean.toString(tf32)))) {
+                try (Backend b = open(dt, Map.of("gemm", engine.startsWith("own") ? "own" : engine,
+                        "pipeline", Boolean.toString(!engine.endsWith("unpipelined")), "tf32", Boolean.toString(tf32)))) {
                     Random r = new Random(3);
                     for (int[] s : shapes) {
                         int m = s[0];

@@ -54,7 +54,7 @@ class KernelSourceTest {
         assertNotNull(cu, "kernels.cu ships in the jar (NVRTC compiles it)");
         Set<String> defined = entries(cu, Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\(\\d+\\) )?"
                 + "(vt_[a-z0-9_]+)\\("));
-        Set<String> macro = entries(cu, Pattern.compile("VT_GEMM_TC\\((vt_[a-z0-9_]+),"));
+        Set<String> macro = entries(cu, Pattern.compile("VT_GEMM_(?:TC|PIPE)\\((vt_[a-z0-9_]+),"));
         defined.addAll(macro);
         Set<String> missing = new TreeSet<>(used);
         missing.removeAll(defined);
