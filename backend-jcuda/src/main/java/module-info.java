@@ -2,16 +2,21 @@
  * The JCuda backend ({@code jcuda}): the encoders on NVIDIA GPUs with no libtorch. Tensors live in device memory
  * (a caching allocator, one stream per backend, weights uploaded once); matrix products run on cuBLAS when
  * {@code libcublas.so.12} loads, otherwise on this module's own tensor-core GEMM kernels; everything else runs on this
- * module's CUDA kernels ({@code kernels.cu}, shipped as PTX when the build machine had {@code nvcc}, else compiled by
- * NVRTC when the backend opens). {@code visiontower backends} says which engine and which kernel source are active.
+ * module's CUDA kernels ({@code kernels.cu}, shipped as sm_80/sm_90 machine code and PTX when the build machine had
+ * {@code nvcc}, else compiled by NVRTC when the backend opens). {@code visiontower backends} says which engine and which kernel source are active.
  *
  * <h2>Options ({@code BackendOptions.extra} or system properties {@code visiontower.jcuda.<key>})</h2>
  * <ul>
  *   <li>{@code gemm}: {@code auto} (default: cuBLAS if it loads, else own kernels), {@code cublas}, {@code own}.</li>
  *   <li>{@code tf32}: {@code true} to run float32 matrix products on TF32 tensor cores (default {@code false}).</li>
- *   <li>{@code kernels}: {@code auto} (default: shipped PTX, else NVRTC), {@code ptx}, {@code nvrtc}.</li>
+ *   <li>{@code kernels}: {@code auto} (default: shipped machine code, else shipped PTX, else NVRTC), {@code ptx}
+ *       (JIT-compile the shipped PTX), {@code nvrtc}.</li>
  *   <li>{@code pipeline}: {@code true} (default) to use the cp.async-pipelined tensor-core kernels where a product's
  *       layout allows, {@code false} for the simpler ones (for comparison).</li>
+ *   <li>{@code tile}: {@code narrow} (default, 128 x 128) or {@code wide} (128 x 256) block tiles for pipelined
+ *       16-bit products.</li>
+ *   <li>{@code attention}: {@code fused} (default) runs bfloat16/float16 attention with head size 64 or 128 as one
+ *       FlashAttention-style kernel; {@code unfused} materialises the scores (float32 always does).</li>
  * </ul>
  * The natives of JCuda are extracted to {@code java.io.tmpdir} before the first load, which is what makes them
  * loadable from the module path (see {@code JCudaNatives}).

@@ -38,11 +38,14 @@ public final class CudaBackend implements Backend, Ops {
     private final Gemm.Precision precision;
     private final TensorRegistry registry = new TensorRegistry();
     private final String gemmNote;
+    /** Whether 16-bit attention with head size 64 or 128 runs as one fused kernel. */
+    private final boolean fusedAttention;
     private volatile boolean closed;
 
     CudaBackend(BackendOptions options, CudaDriver.Gpu gpu, String gemmChoice, boolean tf32, String kernelMode,
-                boolean pipeline) {
+                boolean pipeline, boolean fusedAttention, boolean wideTiles) {
         this.options = options;
+        this.fusedAttention = fusedAttention;
         this.gpu = gpu;
         current();
         this.kernels = Kernels.load(gpu, kernelMode);
@@ -65,7 +68,7 @@ public final class CudaBackend implements Backend, Ops {
                 note = " (cuBLAS unavailable: " + err + ")";
             }
         }
-        this.gemm = g != null ? g : new Gemm.Own(kernels, stream, pipeline);
+        this.gemm = g != null ? g : new Gemm.Own(kernels, stream, pipeline, wideTiles);
         this.gemmNote = note;
         switch (options.dtype()) {
             case BFLOAT16: precision = Gemm.Precision.BF16; break;
@@ -103,7 +106,9 @@ public final class CudaBackend implements Backend, Ops {
 
     /** GPU, GEMM engine and precision, kernel source: what {@code visiontower backends} and benchmarks print. */
     public String describe() {
+        boolean low = precision == Gemm.Precision.BF16 || precision == Gemm.Precision.FP16;
         return gpu.name() + " (" + gpu.arch() + "); GEMM: " + gemm.describe() + gemmNote + ", " + precision
+                + "; attention: " + (low && fusedAttention ? "fused for head sizes 64 and 128" : "unfused")
                 + "; kernels: " + kernels.origin;
     }
 
@@ -718,6 +723,25 @@ public final class CudaBackend implements Backend, Ops {
             ms = broadcastStrides(shape, target);
         }
         long batch = b * h;
+        if (fusedAttention && (precision == Gemm.Precision.BF16 || precision == Gemm.Precision.FP16)
+                && dh == dv && (dh == 64 || dh == 128) && batch <= 65535) {
+            CudaTensor out = alloc(new long[] {b, h, nq, dv}, DType.FLOAT32);
+            int d = (int) dh;
+            int ldt = d + 8;
+            int sw = Math.max(d, 64);
+            int smem = 3 * 64 * ldt * 2 + 2 * 4 * 16 * sw * 4 - 4 * 16 * (sw - d) * 4 + 4 * 16 * 72 * 2 + 3 * 64 * 4;
+            String name = (precision == Gemm.Precision.BF16 ? "vt_flash_bf16_d" : "vt_flash_f16_d") + d;
+            kernels.launch(stream, name, toInt((nq + 63) / 64, "query tiles"), (int) batch, 1, 128, smem,
+                    qq.ptr(), kk.ptr(), vv.ptr(), out.ptr(), mm == null ? null : mm.ptr(), ms[0], ms[1], ms[2], ms[3],
+                    (int) h, toInt(nq, "queries"), toInt(nk, "keys"), (float) scale, causal ? 1 : 0);
+            done(qq, q);
+            done(kk, k);
+            done(vv, v);
+            if (mm != null) {
+                done(mm, mask);
+            }
+            return out;
+        }
         CudaAllocator.Block scores = allocator.allocate(4 * batch * nq * nk);
         try {
             gemm(true, qq.ptr(), kk.ptr(), null, scores.ptr(), null, nq, nk, dh, nq * dh, nk * dh, nq * nk, batch,

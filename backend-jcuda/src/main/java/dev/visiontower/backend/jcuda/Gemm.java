@@ -70,16 +70,21 @@ abstract class Gemm {
         @Override
         String describe() {
             return "own kernels (float32 tiles on CUDA cores; TF32/bf16/fp16 WMMA tiles on tensor cores"
-                    + (pipeline ? ", cp.async-pipelined where K allows)" : ", unpipelined)");
+                    + (pipeline ? ", cp.async-pipelined where K allows" + (wide ? ", 128x256 tiles)" : ")")
+                            : ", unpipelined)");
         }
 
         /** Whether the pipelined tensor-core kernels (cp.async, multi-stage) are used where they apply. */
         private final boolean pipeline;
 
-        Own(Kernels kernels, CUstream stream, boolean pipeline) {
+        /** Whether 16-bit products use 128 x 256 block tiles instead of 128 x 128. */
+        private final boolean wide;
+
+        Own(Kernels kernels, CUstream stream, boolean pipeline, boolean wide) {
             this.kernels = kernels;
             this.stream = stream;
             this.pipeline = pipeline;
+            this.wide = wide;
         }
 
         @Override
@@ -107,9 +112,14 @@ abstract class Gemm {
                 return;
             }
             if (a16 != null && b16 != null && wants16BitCopies(p, transB, k)) {
+                String name = p == Precision.BF16 ? "vt_gemm_pipe_bf16_nt" : "vt_gemm_pipe_f16_nt";
                 int smem = 4 * 2 * BM * (BK + 8) * 2;
-                kernels.launch(stream, p == Precision.BF16 ? "vt_gemm_pipe_bf16_nt" : "vt_gemm_pipe_f16_nt", gx, gy,
-                        batch, 256, smem, a16, b16, c, bias, m, n, k, sA, sB, sC, alpha);
+                if (wide) {
+                    name += "_wide";
+                    gx = (n + 2 * BM - 1) / (2 * BM);
+                    smem = 3 * 3 * BM * (BK + 8) * 2;
+                }
+                kernels.launch(stream, name, gx, gy, batch, 256, smem, a16, b16, c, bias, m, n, k, sA, sB, sC, alpha);
                 return;
             }
             int elem = p == Precision.TF32 ? 4 : 2;

@@ -18,7 +18,7 @@ import java.util.Random;
  * The GEMM engine on the products of a ViT forward, timed on the GPU with CUDA events after warm-up:
  * {@code java -p <mods> -m dev.visiontower.backend.jcuda/dev.visiontower.backend.jcuda.GemmBenchmark [rows]
  * [mode...]} where a mode is fp32, tf32, bf16 or fp16, optionally suffixed {@code -unpipelined} for the simpler
- * tensor-core kernels (default: all four plus tf32/bf16 unpipelined) and rows defaults to 25,216
+ * tensor-core kernels or {@code -wide} for 128 x 256 tiles (default: all four, the wide and unpipelined variants) and rows defaults to 25,216
  * (ViT-B/16 at batch 128: 128 x 197 tokens). Prints TFLOP/s and the fraction of the GPU's dense peak.
  */
 public final class GemmBenchmark {
@@ -38,7 +38,8 @@ public final class GemmBenchmark {
             modes.add(args[i]);
         }
         if (modes.isEmpty()) {
-            modes = List.of("fp32", "tf32", "bf16", "fp16", "tf32-unpipelined", "bf16-unpipelined");
+            modes = List.of("fp32", "tf32", "bf16", "fp16", "bf16-wide", "fp16-wide", "tf32-unpipelined",
+                    "bf16-unpipelined");
         }
         int[][] shapes = {{rows, 768, 2304}, {rows, 768, 3072}, {rows, 3072, 768}, {4096, 4096, 4096}};
         String[] names = {"qkv", "fc1", "fc2", "square"};
@@ -48,7 +49,8 @@ public final class GemmBenchmark {
         for (String mode : modes) {
             DType dt = mode.startsWith("bf16") ? DType.BFLOAT16 : mode.startsWith("fp16") ? DType.FLOAT16 : DType.FLOAT32;
             Map<String, String> extra = Map.of("tf32", Boolean.toString(mode.startsWith("tf32")), "gemm", gemm,
-                    "pipeline", Boolean.toString(!mode.endsWith("-unpipelined")));
+                    "pipeline", Boolean.toString(!mode.endsWith("-unpipelined")),
+                    "tile", mode.endsWith("-wide") ? "wide" : "narrow");
             try (CudaBackend b = (CudaBackend) new JCudaBackendProvider().open(
                     new BackendOptions(Device.cuda(0), dt, 0, extra))) {
                 if (mode.equals(modes.get(0))) {
@@ -91,7 +93,8 @@ public final class GemmBenchmark {
     static void operations(String mode) {
         DType dt = mode.startsWith("bf16") ? DType.BFLOAT16 : DType.FLOAT32;
         try (CudaBackend b = (CudaBackend) new JCudaBackendProvider().open(new BackendOptions(Device.cuda(0), dt, 0,
-                Map.of("tf32", Boolean.toString(mode.startsWith("tf32")))))) {
+                Map.of("tf32", Boolean.toString(mode.startsWith("tf32")),
+                        "attention", mode.endsWith("-unfused") ? "unfused" : "fused")))) {
             Random r = new Random(2);
             int tokens = 128 * 197;
             try (TensorScope scope = b.newScope()) {

@@ -81,7 +81,8 @@ public final class JCudaBackendProvider implements BackendProvider {
         String cublas = cublasProblem();
         String gemm = cublas == null ? "cuBLAS (JCublas2 12.6)" : "own tensor-core kernels (cuBLAS unavailable: "
                 + cublas + ")";
-        String kernels = Kernels.shippedPtx() ? "PTX built with nvcc" : "NVRTC at open (no PTX in the jar)";
+        String kernels = Kernels.shippedFatbin() ? "sm_80/sm_90 machine code + PTX built with nvcc"
+                : Kernels.shippedPtx() ? "PTX built with nvcc" : "NVRTC at open (no PTX in the jar)";
         return Availability.available(gpus + "; CUDA driver " + CudaDriver.driverVersion() + "; GEMM: " + gemm
                 + "; kernels: " + kernels, devices);
     }
@@ -108,6 +109,8 @@ public final class JCudaBackendProvider implements BackendProvider {
         String kernels = option(options, "kernels", "auto");
         String tf32 = option(options, "tf32", "false");
         String pipeline = option(options, "pipeline", "true");
+        String attention = option(options, "attention", "fused");
+        String tile = option(options, "tile", "narrow");
         if (!List.of("auto", "cublas", "own").contains(gemm)) {
             throw new InvalidInputException("jcuda: option gemm must be auto, cublas or own, got '" + gemm + "'");
         }
@@ -117,10 +120,17 @@ public final class JCudaBackendProvider implements BackendProvider {
         if (!List.of("true", "false").contains(tf32)) {
             throw new InvalidInputException("jcuda: option tf32 must be true or false, got '" + tf32 + "'");
         }
+        if (!List.of("narrow", "wide").contains(tile)) {
+            throw new InvalidInputException("jcuda: option tile must be narrow or wide, got '" + tile + "'");
+        }
+        if (!List.of("fused", "unfused").contains(attention)) {
+            throw new InvalidInputException("jcuda: option attention must be fused or unfused, got '" + attention + "'");
+        }
         if (!List.of("true", "false").contains(pipeline)) {
             throw new InvalidInputException("jcuda: option pipeline must be true or false, got '" + pipeline + "'");
         }
         CudaDriver.Gpu gpu = CudaDriver.gpus().get(options.device().index());
-        return new CudaBackend(options, gpu, gemm, tf32.equals("true"), kernels, pipeline.equals("true"));
+        return new CudaBackend(options, gpu, gemm, tf32.equals("true"), kernels, pipeline.equals("true"),
+                attention.equals("fused"), tile.equals("wide"));
     }
 }

@@ -29,6 +29,7 @@ import java.util.Map;
 final class Kernels {
     static final String RESOURCE_DIR = "/dev/visiontower/backend/jcuda/";
     static final String PTX = "kernels.ptx";
+    static final String FATBIN = "kernels.fatbin";
     static final String SOURCE = "kernels.cu";
     /** The null device pointer, for optional kernel arguments. */
     static final CUdeviceptr NULL = new CUdeviceptr();
@@ -51,10 +52,15 @@ final class Kernels {
         return Kernels.class.getResource(RESOURCE_DIR + PTX) != null;
     }
 
+    /** Whether the jar carries build-time machine code (a fat binary). */
+    static boolean shippedFatbin() {
+        return Kernels.class.getResource(RESOURCE_DIR + FATBIN) != null;
+    }
+
     /**
      * Loads the kernels for a device (its context must be current).
      *
-     * @param mode {@code auto} (shipped PTX, else NVRTC), {@code ptx} or {@code nvrtc}
+     * @param mode {@code auto} (shipped fat binary, else shipped PTX, else NVRTC), {@code ptx} or {@code nvrtc}
      */
     static synchronized Kernels load(CudaDriver.Gpu gpu, String mode) {
         String key = gpu.ordinal() + "/" + mode;
@@ -63,7 +69,22 @@ final class Kernels {
             return k;
         }
         List<String> tried = new ArrayList<>();
-        if (!mode.equals("nvrtc")) {
+        if (mode.equals("auto")) {
+            byte[] fat = bytes(FATBIN);
+            if (fat == null) {
+                tried.add("no build-time fat binary in the jar");
+            } else {
+                try {
+                    CUmodule m = new CUmodule();
+                    JCudaDriver.cuModuleLoadData(m, fat);
+                    k = new Kernels(m, "fat binary built with nvcc at build time (sm_80 and sm_90 machine code, "
+                            + "compute_80 PTX; " + gpu.arch() + " here)", gpu.multiprocessors());
+                } catch (RuntimeException e) {
+                    tried.add("the shipped fat binary did not load: " + e.getMessage());
+                }
+            }
+        }
+        if (k == null && !mode.equals("nvrtc")) {
             String ptx = resource(PTX);
             if (ptx == null) {
                 tried.add("no build-time PTX in the jar (built without nvcc)");
@@ -97,6 +118,14 @@ final class Kernels {
         CUmodule m = new CUmodule();
         JCudaDriver.cuModuleLoadData(m, ptx);
         return m;
+    }
+
+    static byte[] bytes(String name) {
+        try (InputStream in = Kernels.class.getResourceAsStream(RESOURCE_DIR + name)) {
+            return in == null ? null : in.readAllBytes();
+        } catch (IOException e) {
+            throw new VisionTowerException("jcuda: cannot read " + name + " from the jar: " + e.getMessage(), e);
+        }
     }
 
     static String resource(String name) {

@@ -680,7 +680,7 @@ __device__ __forceinline__ void roundTf32(FragT& f, wmma::precision::tf32*) {
 template <typename FragT, typename P>
 __device__ __forceinline__ void roundTf32(FragT&, P*) {}
 
-template <typename P, int STAGES>
+template <typename P, int STAGES, int WJ>
 __device__ void gemmPipe(const typename Store<P>::T* __restrict__ A, const typename Store<P>::T* __restrict__ B,
                          float* __restrict__ C, const float* __restrict__ bias, int M, int N, int K, long long sA,
                          long long sB, long long sC, float alpha) {
@@ -689,8 +689,10 @@ __device__ void gemmPipe(const typename Store<P>::T* __restrict__ A, const typen
     constexpr int LD = BK + CH;              // shared row length: one chunk of padding
     constexpr int KS = Frag<P>::KS;
     constexpr int ROW_CHUNKS = BK / CH;
-    constexpr int PER_THREAD = BM * ROW_CHUNKS / 256;
-    constexpr int STAGE = 2 * BM * LD;       // A tile then B tile
+    constexpr int BNT = 4 * 16 * WJ;         // block tile width: 4 warps across, WJ fragments each
+    constexpr int PER_THREAD_A = BM * ROW_CHUNKS / 256;
+    constexpr int PER_THREAD_B = BNT * ROW_CHUNKS / 256;
+    constexpr int STAGE = (BM + BNT) * LD;   // A tile then B tile
     extern __shared__ __align__(128) unsigned char smemRaw[];
     T* sm = reinterpret_cast<T*>(smemRaw);
     float* Cs = reinterpret_cast<float*>(smemRaw);
@@ -698,16 +700,16 @@ __device__ void gemmPipe(const typename Store<P>::T* __restrict__ A, const typen
     const T* a = A + blockIdx.z * sA;
     const T* b = B + blockIdx.z * sB;
     float* c = C + blockIdx.z * sC;
-    int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+    int m0 = blockIdx.y * BM, n0 = blockIdx.x * BNT;
     int warp = threadIdx.x / 32;
     int wm = (warp / 4) * 64;
-    int wn = (warp % 4) * 32;
+    int wn = (warp % 4) * 16 * WJ;
 
-    wmma::fragment<wmma::accumulator, 16, 16, KS, float> acc[4][2];
+    wmma::fragment<wmma::accumulator, 16, 16, KS, float> acc[4][WJ];
 #pragma unroll
     for (int i = 0; i < 4; ++i)
 #pragma unroll
-        for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+        for (int j = 0; j < WJ; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
 
     int kTiles = (K + BK - 1) / BK;
     auto load = [&](int slot, int kt) {
@@ -715,7 +717,7 @@ __device__ void gemmPipe(const typename Store<P>::T* __restrict__ A, const typen
         T* sb = sa + BM * LD;
         int k0 = kt * BK;
 #pragma unroll
-        for (int e = 0; e < PER_THREAD; ++e) {
+        for (int e = 0; e < PER_THREAD_A; ++e) {
             int idx = threadIdx.x + e * 256;
             int r = idx / ROW_CHUNKS;
             int ck = (idx % ROW_CHUNKS) * CH;
@@ -723,6 +725,13 @@ __device__ void gemmPipe(const typename Store<P>::T* __restrict__ A, const typen
             int gm = m0 + r;
             bool va = gm < M && gk < K;
             cpAsync16(sa + r * LD + ck, va ? a + (long long) gm * K + gk : a, va);
+        }
+#pragma unroll
+        for (int e = 0; e < PER_THREAD_B; ++e) {
+            int idx = threadIdx.x + e * 256;
+            int r = idx / ROW_CHUNKS;
+            int ck = (idx % ROW_CHUNKS) * CH;
+            int gk = k0 + ck;
             int gn = n0 + r;
             bool vb = gn < N && gk < K;
             cpAsync16(sb + r * LD + ck, vb ? b + (long long) gn * K + gk : b, vb);
@@ -751,7 +760,7 @@ __device__ void gemmPipe(const typename Store<P>::T* __restrict__ A, const typen
                 roundTf32(fa[i], (P*) nullptr);
             }
 #pragma unroll
-            for (int j = 0; j < 2; ++j) {
+            for (int j = 0; j < WJ; ++j) {
                 wmma::fragment<wmma::matrix_b, 16, 16, KS, typename Frag<P>::Elem, wmma::col_major> fb;
                 wmma::load_matrix_sync(fb, sb + (wn + 16 * j) * LD + kk, LD);
                 roundTf32(fb, (P*) nullptr);
@@ -767,7 +776,7 @@ __device__ void gemmPipe(const typename Store<P>::T* __restrict__ A, const typen
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
 #pragma unroll
-        for (int j = 0; j < 2; ++j) {
+        for (int j = 0; j < WJ; ++j) {
             wmma::store_matrix_sync(cw, acc[i][j], 16, wmma::mem_row_major);
             __syncwarp();
 #pragma unroll
@@ -787,15 +796,18 @@ __device__ void gemmPipe(const typename Store<P>::T* __restrict__ A, const typen
 
 }  // namespace vt
 
-#define VT_GEMM_PIPE(NAME, P, STAGES)                                                                               \
+#define VT_GEMM_PIPE(NAME, P, STAGES, WJ)                                                                           \
     extern "C" __global__ void __launch_bounds__(256) NAME(const vt::Store<P>::T* A, const vt::Store<P>::T* B,      \
             float* C, const float* bias, int M, int N, int K, long long sA, long long sB, long long sC, float alpha) { \
-        vt::gemmPipe<P, STAGES>(A, B, C, bias, M, N, K, sA, sB, sC, alpha);                                           \
+        vt::gemmPipe<P, STAGES, WJ>(A, B, C, bias, M, N, K, sA, sB, sC, alpha);                                       \
     }
 
-VT_GEMM_PIPE(vt_gemm_pipe_bf16_nt, __nv_bfloat16, 4)
-VT_GEMM_PIPE(vt_gemm_pipe_f16_nt, __half, 4)
-VT_GEMM_PIPE(vt_gemm_pipe_tf32_nt, wmma::precision::tf32, 3)
+// 128 x 128 tiles (warps of 64 x 32), and 128 x 256 tiles (warps of 64 x 64: twice the work per shared-memory read)
+VT_GEMM_PIPE(vt_gemm_pipe_bf16_nt, __nv_bfloat16, 4, 2)
+VT_GEMM_PIPE(vt_gemm_pipe_f16_nt, __half, 4, 2)
+VT_GEMM_PIPE(vt_gemm_pipe_tf32_nt, wmma::precision::tf32, 3, 2)
+VT_GEMM_PIPE(vt_gemm_pipe_bf16_nt_wide, __nv_bfloat16, 3, 4)
+VT_GEMM_PIPE(vt_gemm_pipe_f16_nt_wide, __half, 3, 4)
 
 // float32 -> float16 copy.
 extern "C" __global__ void vt_f32_to_f16(__half* __restrict__ out, const float* __restrict__ x, long long n) {
@@ -803,6 +815,147 @@ extern "C" __global__ void vt_f32_to_f16(__half* __restrict__ out, const float* 
         out[i] = __float2half_rn(x[i]);
     }
 }
+
+// Fused attention for 16-bit compute (FlashAttention-style): one block of 4 warps per 64 queries of one (batch, head);
+// keys and values stream through shared memory 64 at a time, q k^T and p v run on tensor cores (16-bit operands,
+// float32 accumulation), and the softmax is computed online in float32 with the running maximum and sum, so the
+// [Nq, Nk] score matrix never reaches global memory. Inputs and output are float32 [B, H, N, D]; D is 64 or 128.
+namespace vt {
+
+template <typename T, int D>
+__device__ void flashAttention(const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
+                               float* __restrict__ O, const float* __restrict__ mask, long long msB, long long msH,
+                               long long msQ, long long msK, int H, int Nq, int Nk, float scale, int causal) {
+    constexpr int BQ = 64, BKV = 64, LDT = D + 8, LDP = BKV + 8;
+    constexpr int SW = D > BKV ? D : BKV;
+    extern __shared__ __align__(128) unsigned char smemRaw[];
+    T* Qs = reinterpret_cast<T*>(smemRaw);
+    T* Ks = Qs + BQ * LDT;
+    T* Vs = Ks + BKV * LDT;
+    float* Sall = reinterpret_cast<float*>(Vs + BKV * LDT);
+    float* Os = Sall + 4 * 16 * SW;
+    T* Ps = reinterpret_cast<T*>(Os + 4 * 16 * D);
+    float* rowM = reinterpret_cast<float*>(Ps + 4 * 16 * LDP);
+    float* rowL = rowM + 64;
+    float* rowA = rowL + 64;
+
+    int bh = blockIdx.y;
+    int b = bh / H, h = bh % H;
+    int q0 = blockIdx.x * BQ;
+    const float* q = Q + (long long) bh * Nq * D;
+    const float* k = K + (long long) bh * Nk * D;
+    const float* v = V + (long long) bh * Nk * D;
+    float* o = O + (long long) bh * Nq * D;
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+
+    for (int i = threadIdx.x; i < BQ * D; i += 128) {
+        int r = i / D, c = i % D, gq = q0 + r;
+        Qs[r * LDT + c] = Frag<T>::cvt(gq < Nq ? q[(long long) gq * D + c] : 0.0f);
+    }
+    float* Ow = Os + warp * 16 * D;
+    float* Sw = Sall + warp * 16 * SW;
+    T* Pw = Ps + warp * 16 * LDP;
+    for (int i = lane; i < 16 * D; i += 32) Ow[i] = 0.0f;
+    if (lane < 16) {
+        rowM[warp * 16 + lane] = -INFINITY;
+        rowL[warp * 16 + lane] = 0.0f;
+    }
+    int kvEnd = causal ? min(Nk, q0 + BQ) : Nk;
+    for (int kv0 = 0; kv0 < kvEnd; kv0 += BKV) {
+        __syncthreads();
+        for (int i = threadIdx.x; i < BKV * D; i += 128) {
+            int r = i / D, c = i % D, gk = kv0 + r;
+            bool ok = gk < Nk;
+            Ks[r * LDT + c] = Frag<T>::cvt(ok ? k[(long long) gk * D + c] : 0.0f);
+            Vs[r * LDT + c] = Frag<T>::cvt(ok ? v[(long long) gk * D + c] : 0.0f);
+        }
+        __syncthreads();
+#pragma unroll
+        for (int j = 0; j < BKV / 16; ++j) {
+            wmma::fragment<wmma::accumulator, 16, 16, 16, float> s;
+            wmma::fill_fragment(s, 0.0f);
+#pragma unroll
+            for (int kk = 0; kk < D; kk += 16) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> fb;
+                wmma::load_matrix_sync(fa, Qs + (warp * 16) * LDT + kk, LDT);
+                wmma::load_matrix_sync(fb, Ks + (j * 16) * LDT + kk, LDT);
+                wmma::mma_sync(s, fa, fb, s);
+            }
+            wmma::store_matrix_sync(Sw + j * 16, s, SW, wmma::mem_row_major);
+        }
+        __syncwarp();
+        for (int r = 0; r < 16; ++r) {
+            int gq = q0 + warp * 16 + r;
+            const float* mrow = (mask != nullptr && gq < Nq) ? mask + b * msB + h * msH + gq * msQ : nullptr;
+            float x[2];
+#pragma unroll
+            for (int t = 0; t < 2; ++t) {
+                int c = lane + 32 * t, gk = kv0 + c;
+                float val = Sw[r * SW + c] * scale;
+                if (gk >= Nk || (causal && gk > gq)) {
+                    val = -INFINITY;
+                } else if (mrow != nullptr) {
+                    val += mrow[gk * msK];
+                }
+                x[t] = val;
+            }
+            float mOld = rowM[warp * 16 + r];
+            float mNew = fmaxf(mOld, warpMax(fmaxf(x[0], x[1])));
+            float base = mNew == -INFINITY ? 0.0f : mNew;
+            float p0 = expf(x[0] - base), p1 = expf(x[1] - base);
+            float sum = warpSum(p0 + p1);
+            float alpha = expf(mOld - base);
+            Pw[r * LDP + lane] = Frag<T>::cvt(p0);
+            Pw[r * LDP + lane + 32] = Frag<T>::cvt(p1);
+            __syncwarp();
+            if (lane == 0) {
+                rowM[warp * 16 + r] = mNew;
+                rowL[warp * 16 + r] = rowL[warp * 16 + r] * alpha + sum;
+                rowA[warp * 16 + r] = alpha;
+            }
+        }
+        __syncwarp();
+#pragma unroll
+        for (int d0 = 0; d0 < D; d0 += 16) {
+            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+            wmma::fill_fragment(acc, 0.0f);
+#pragma unroll
+            for (int kk = 0; kk < BKV; kk += 16) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fp;
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> fv;
+                wmma::load_matrix_sync(fp, Pw + kk, LDP);
+                wmma::load_matrix_sync(fv, Vs + kk * LDT + d0, LDT);
+                wmma::mma_sync(acc, fp, fv, acc);
+            }
+            wmma::store_matrix_sync(Sw + d0, acc, SW, wmma::mem_row_major);
+        }
+        __syncwarp();
+        for (int i = lane; i < 16 * D; i += 32) {
+            int r = i / D, c = i % D;
+            Ow[i] = Ow[i] * rowA[warp * 16 + r] + Sw[r * SW + c];
+        }
+        __syncwarp();
+    }
+    for (int i = lane; i < 16 * D; i += 32) {
+        int r = i / D, c = i % D, gq = q0 + warp * 16 + r;
+        if (gq < Nq) o[(long long) gq * D + c] = Ow[i] / rowL[warp * 16 + r];
+    }
+}
+
+}  // namespace vt
+
+#define VT_FLASH(NAME, T, D)                                                                                        \
+    extern "C" __global__ void __launch_bounds__(128) NAME(const float* Q, const float* K, const float* V, float* O,  \
+            const float* mask, long long msB, long long msH, long long msQ, long long msK, int H, int Nq, int Nk,      \
+            float scale, int causal) {                                                                                \
+        vt::flashAttention<T, D>(Q, K, V, O, mask, msB, msH, msQ, msK, H, Nq, Nk, scale, causal);                     \
+    }
+
+VT_FLASH(vt_flash_bf16_d64, __nv_bfloat16, 64)
+VT_FLASH(vt_flash_bf16_d128, __nv_bfloat16, 128)
+VT_FLASH(vt_flash_f16_d64, __half, 64)
+VT_FLASH(vt_flash_f16_d128, __half, 128)
 
 // float32 -> bfloat16 copy (the weights' tensor-core copy).
 extern "C" __global__ void vt_f32_to_bf16(__nv_bfloat16* __restrict__ out, const float* __restrict__ x, long long n) {

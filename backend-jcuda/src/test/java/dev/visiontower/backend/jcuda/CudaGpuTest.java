@@ -73,7 +73,7 @@ class CudaGpuTest {
         // K multiples of 8 take the pipelined kernels (with M, N and K tails), the others the simpler ones
         int[][] shapes = {{1, 1, 1, 1}, {37, 53, 29, 3}, {130, 257, 70, 2}, {197, 768, 64, 1}, {300, 200, 197, 2},
             {37, 53, 40, 3}, {130, 257, 72, 2}, {513, 640, 1024, 1}, {1, 8, 8, 1}};
-        List<String> engines = new ArrayList<>(List.of("own", "own-unpipelined"));
+        List<String> engines = new ArrayList<>(List.of("own", "own-unpipelined", "own-wide"));
         if (JCudaBackendProvider.cublasProblem() == null) {
             engines.add("cublas");
         }
@@ -84,7 +84,8 @@ class CudaGpuTest {
                 DType dt = (DType) mode[0];
                 boolean tf32 = (Boolean) mode[1];
                 try (Backend b = open(dt, Map.of("gemm", engine.startsWith("own") ? "own" : engine,
-                        "pipeline", Boolean.toString(!engine.endsWith("unpipelined")), "tf32", Boolean.toString(tf32)))) {
+                        "pipeline", Boolean.toString(!engine.endsWith("unpipelined")), "tf32", Boolean.toString(tf32),
+                        "tile", engine.endsWith("wide") ? "wide" : "narrow"))) {
                     Random r = new Random(3);
                     for (int[] s : shapes) {
                         int m = s[0];
@@ -138,6 +139,54 @@ class CudaGpuTest {
             }
         }
         report.forEach(System.out::println);
+    }
+
+    @Test
+    void fusedAttentionMatchesTheFloat32Path() {
+        needGpu();
+        // {B, H, Nq, Nk, D}: tails in both sequence lengths, the two head sizes the fused kernel takes
+        int[][] shapes = {{2, 3, 150, 150, 64}, {1, 2, 70, 197, 128}, {3, 1, 1, 65, 64}, {1, 1, 257, 257, 64}};
+        Random r = new Random(9);
+        try (Backend ref = open(DType.FLOAT32, Map.of())) {
+            for (DType dt : new DType[] {DType.BFLOAT16, DType.FLOAT16}) {
+                try (Backend fused = open(dt, Map.of()); Backend unfused = open(dt, Map.of("attention", "unfused"))) {
+                    assertTrue(((CudaBackend) fused).describe().contains("attention: fused"));
+                    for (int[] s : shapes) {
+                        for (int variant = 0; variant < 3; variant++) {
+                            HostTensor q = HostTensor.ofFloats(randn(r, s[0] * s[1] * s[2] * s[4]), s[0], s[1], s[2], s[4]);
+                            HostTensor k = HostTensor.ofFloats(randn(r, s[0] * s[1] * s[3] * s[4]), s[0], s[1], s[3], s[4]);
+                            HostTensor v = HostTensor.ofFloats(randn(r, s[0] * s[1] * s[3] * s[4]), s[0], s[1], s[3], s[4]);
+                            long[] keep = new long[s[0] * s[3]];
+                            for (int i = 0; i < keep.length; i++) {
+                                keep[i] = i % s[3] < s[3] - 1 - i / s[3] ? 1 : 0; // padding at the end of each row
+                            }
+                            keep[0] = 1;
+                            HostTensor keepT = HostTensor.ofLongs(keep, s[0], s[3]);
+                            boolean causal = variant == 2;
+                            boolean masked = variant >= 1;
+                            double scale = 1 / Math.sqrt(s[4]);
+                            HostTensor[] got = new HostTensor[3];
+                            Backend[] bs = {ref, unfused, fused};
+                            for (int i = 0; i < 3; i++) {
+                                Backend b = bs[i];
+                                try (TensorScope scope = b.newScope()) {
+                                    Tensor mask = masked ? b.ops().paddingMask(b.fromHost(keepT)) : null;
+                                    got[i] = b.ops().attention(b.fromHost(q), b.fromHost(k), b.fromHost(v), mask,
+                                            causal, scale).toHost();
+                                }
+                            }
+                            String what = dt + " " + java.util.Arrays.toString(s) + " variant " + variant;
+                            var vsRef = dev.visiontower.api.Tolerance.forDType(dt).compare(got[2], got[0]);
+                            var vsUnfused = dev.visiontower.api.Tolerance.forDType(dt).compare(got[2], got[1]);
+                            System.out.println("fused attention " + what + ": vs float32 " + vsRef.message()
+                                    + "; vs unfused " + vsUnfused.message());
+                            assertTrue(vsRef.ok(), what + " vs float32: " + vsRef.message());
+                            assertTrue(vsUnfused.ok(), what + " vs unfused: " + vsUnfused.message());
+                        }
+                    }
+                }
+            }
+        }
     }
 
     @Test

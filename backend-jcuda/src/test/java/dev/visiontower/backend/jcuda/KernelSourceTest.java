@@ -20,16 +20,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KernelSourceTest {
     private static Set<String> launched() throws IOException {
         Set<String> names = new TreeSet<>();
-        Pattern p = Pattern.compile("\"(vt_gemm_[a-z0-9]+_)\" \\+|\"(vt_[a-z0-9_]*[a-z0-9])\"");
+        // literals are whole names, or prefixes completed at run time: "..._" + nt|nn, "..._d" + head size
+        Pattern p = Pattern.compile("\"(vt_[a-z0-9_]+)\"");
         try (Stream<Path> files = Files.walk(Path.of("src/main/java"))) {
             for (Path f : (Iterable<Path>) files.filter(x -> x.toString().endsWith(".java"))::iterator) {
                 Matcher m = p.matcher(Files.readString(f));
                 while (m.find()) {
-                    if (m.group(2) != null) {
-                        names.add(m.group(2));
+                    String n = m.group(1);
+                    if (n.endsWith("_")) {
+                        names.add(n + "nt");
+                        names.add(n + "nn");
+                    } else if (n.endsWith("_d")) {
+                        names.add(n + "64");
+                        names.add(n + "128");
                     } else {
-                        names.add(m.group(1) + "nt");
-                        names.add(m.group(1) + "nn");
+                        names.add(n);
                     }
                 }
             }
@@ -54,7 +59,7 @@ class KernelSourceTest {
         assertNotNull(cu, "kernels.cu ships in the jar (NVRTC compiles it)");
         Set<String> defined = entries(cu, Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\(\\d+\\) )?"
                 + "(vt_[a-z0-9_]+)\\("));
-        Set<String> macro = entries(cu, Pattern.compile("VT_GEMM_(?:TC|PIPE)\\((vt_[a-z0-9_]+),"));
+        Set<String> macro = entries(cu, Pattern.compile("VT_(?:GEMM_TC|GEMM_PIPE|FLASH)\\((vt_[a-z0-9_]+),"));
         defined.addAll(macro);
         Set<String> missing = new TreeSet<>(used);
         missing.removeAll(defined);
@@ -74,5 +79,8 @@ class KernelSourceTest {
         missing.removeAll(entries);
         assertEquals(Set.of(), missing, "launched but not in kernels.ptx");
         assertTrue(ptx.contains(".target sm_80"), "PTX for compute capability 8.0");
+        byte[] fat = Kernels.bytes(Kernels.FATBIN);
+        assertNotNull(fat, "built with nvcc: the fat binary ships too");
+        assertTrue(fat.length > 100_000, "fat binary of " + fat.length + " bytes");
     }
 }
