@@ -11,6 +11,7 @@ import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.Models;
 import dev.visiontower.api.Tensor;
 import dev.visiontower.api.TensorScope;
+import dev.visiontower.api.DType;
 import dev.visiontower.api.UnsupportedCapabilityException;
 import dev.visiontower.api.checkpoint.Checkpoint;
 import dev.visiontower.api.checkpoint.Safetensors;
@@ -44,6 +45,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -65,7 +67,7 @@ final class TrainCommand implements Callable<Integer> {
         @Option(names = "--model-config", paramLabel = "FILE", description = "Hugging Face config (CLIPConfig) of a new model.")
         Path modelConfig;
 
-        @Option(names = "--preset", paramLabel = "NAME", description = "Architecture of a new model: shapes-clip.")
+        @Option(names = "--preset", paramLabel = "NAME", description = "Architecture of a new model: shapes-clip or shapes-siglip.")
         String preset;
 
         @Option(names = "--init", paramLabel = "DIR", description = "Start from this checkpoint.")
@@ -108,10 +110,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEV", description = "cpu or cuda (default: ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "P", description = "fp32, or bf16 (autocast, CUDA only).")
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "P", description = "fp32, or bf16: autocast (matrix products and attention in bfloat16, weights, gradients "
+            + "and optimizer state in float32).")
     String precision;
 
-    @Option(names = "--grad-checkpointing", description = "Recompute activations in the backward pass (saves memory).")
+    @Option(names = "--grad-checkpointing", description = "Keep only each block's input and recompute the blocks in the backward pass: "
+            + "activation memory of one block instead of the towers, about a third more computation.")
     boolean gradCheckpointing;
 
     @Option(names = "--backend", paramLabel = "NAME", description = "Backend (must train; default: the selection rules).")
@@ -129,7 +133,8 @@ final class TrainCommand implements Callable<Integer> {
     private final List<double[]> accCurve = new ArrayList<>();
 
     /** The demo architecture: a small CLIP for 64-pixel images and short captions. */
-    static ObjectNode shapesClip(int vocab, int eos, int contextLength) {
+    /** The demo CLIP: ViT 64 px / patch 8 / width 96 / 4 layers, text width 64 / 2 layers; vocabulary set later. */
+    static ObjectNode shapesClip(int contextLength) {
         ObjectNode cfg = new ObjectMapper().createObjectNode();
         cfg.put("projection_dim", 64);
         cfg.put("logit_scale_init_value", Math.log(1 / 0.07));
@@ -138,10 +143,26 @@ final class TrainCommand implements Callable<Integer> {
                 .put("num_attention_heads", 4).put("image_size", 64).put("patch_size", 8)
                 .put("hidden_act", "quick_gelu").put("layer_norm_eps", 1e-5);
         ObjectNode t = cfg.putObject("text_config");
-        t.put("vocab_size", vocab).put("hidden_size", 64).put("intermediate_size", 256).put("num_hidden_layers", 2)
+        t.put("hidden_size", 64).put("intermediate_size", 256).put("num_hidden_layers", 2)
                 .put("num_attention_heads", 4).put("max_position_embeddings", contextLength)
-                .put("hidden_act", "quick_gelu").put("layer_norm_eps", 1e-5).put("bos_token_id", eos - 1)
-                .put("eos_token_id", eos).put("pad_token_id", 0);
+                .put("hidden_act", "quick_gelu").put("layer_norm_eps", 1e-5).put("pad_token_id", 0);
+        return cfg;
+    }
+
+    /**
+     * The same size of model as SigLIP: MAP-head vision tower (64 px, patch 8, width 96, 4 layers), text tower of width
+     * 64 and 2 layers whose head projects to the vision width; vocabulary set later.
+     */
+    static ObjectNode shapesSiglip(int contextLength) {
+        ObjectNode cfg = new ObjectMapper().createObjectNode();
+        ObjectNode v = cfg.putObject("vision_config");
+        v.put("hidden_size", 96).put("intermediate_size", 384).put("num_hidden_layers", 4)
+                .put("num_attention_heads", 4).put("image_size", 64).put("patch_size", 8)
+                .put("hidden_act", "gelu_pytorch_tanh").put("layer_norm_eps", 1e-6).put("vision_use_head", true);
+        ObjectNode t = cfg.putObject("text_config");
+        t.put("hidden_size", 64).put("intermediate_size", 256).put("num_hidden_layers", 2)
+                .put("num_attention_heads", 4).put("max_position_embeddings", contextLength)
+                .put("hidden_act", "gelu_pytorch_tanh").put("layer_norm_eps", 1e-6).put("projection_size", 96);
         return cfg;
     }
 
@@ -181,7 +202,9 @@ final class TrainCommand implements Callable<Integer> {
                     Tokenizer tok = fam.tokenizer(ck).orElseThrow(() -> new InvalidInputException(source
                             + ": no tokenizer for the captions"));
                     ImagePreprocessor pre = fam.imagePreprocessor(ck);
-                    ContrastiveTrainer trainer = new ContrastiveTrainer(model, b, AdamW.Betas.CLIP, weightDecay);
+                    ContrastiveTrainer trainer = new ContrastiveTrainer(model, b, AdamW.Betas.CLIP, weightDecay)
+                            .mixedPrecision(precision.equals("bf16") ? DType.BFLOAT16 : DType.FLOAT32)
+                            .gradientCheckpointing(gradCheckpointing);
                     if (arch.resume != null) {
                         trainer.restore(readOptimizer(arch.resume.resolve("optimizer.safetensors")));
                     }
@@ -208,53 +231,80 @@ final class TrainCommand implements Callable<Integer> {
         if (!precision.equals("fp32") && !precision.equals("bf16")) {
             throw new InvalidInputException("--precision must be fp32 or bf16, got " + precision);
         }
-        if (precision.equals("bf16")) {
-            throw new UnsupportedCapabilityException("libtorch", Capability.BFLOAT16,
-                    "bf16 autocast training (not implemented yet; train in fp32)");
-        }
-        if (gradCheckpointing) {
-            throw new InvalidInputException("--grad-checkpointing is not implemented yet: the models here fit in "
-                    + "memory without it");
-        }
     }
 
-    /** A new model in {@code out}: the architecture, a vocabulary built from the captions, random weights. */
+    /** A new model in {@code out}: the architecture, a tokenizer built from the captions, random weights. */
     private Path initialCheckpoint(TrainingData dataset, Path out) throws IOException {
-        String fam = family == null ? "clip" : family;
+        String fam = family != null ? family
+                : arch.preset != null && arch.preset.equals("shapes-siglip") ? "siglip" : "clip";
         ModelFamilyProvider f = Models.families().stream().filter(p -> p.name().equals(fam)).findFirst()
                 .orElseThrow(() -> new InvalidInputException("unknown family '" + fam + "'"));
-        if (!fam.equals("clip")) {
-            throw new InvalidInputException("training a " + fam + " model from scratch needs its tokenizer: start "
-                    + "from a checkpoint with --init");
-        }
         List<String> captions = new ArrayList<>();
         dataset.train.forEach(e -> captions.add(e.text()));
-        CaptionVocabulary vocab = new CaptionVocabulary(captions);
-        int eos = vocab.size() - 1;
-        ObjectNode cfg;
-        if (arch.preset != null) {
-            if (!arch.preset.equals("shapes-clip")) {
-                throw new InvalidInputException("unknown training preset '" + arch.preset + "', expected shapes-clip");
+        Path tokenizerFiles = Files.createTempDirectory("visiontower-tokenizer");
+        try {
+            Map<String, Integer> textEntries;
+            Optional<Map<String, Integer>> written = f.writeCaptionTokenizer(tokenizerFiles, captions);
+            if (written.isPresent()) {
+                textEntries = written.get();
+            } else if (fam.equals("clip")) {
+                CaptionVocabulary vocab = new CaptionVocabulary(captions);
+                int eos = vocab.size() - 1;
+                Files.write(tokenizerFiles.resolve("vocab.json"), vocab.vocabJson());
+                Files.write(tokenizerFiles.resolve("merges.txt"), vocab.mergesTxt());
+                textEntries = Map.of("vocab_size", vocab.size(), "eos_token_id", eos, "bos_token_id", eos - 1);
+            } else {
+                throw new InvalidInputException("training a " + fam + " model from scratch needs its tokenizer: "
+                        + "start from a checkpoint with --init");
             }
-            cfg = shapesClip(vocab.size(), eos, 16);
-        } else {
-            cfg = (ObjectNode) json.readTree(arch.modelConfig.toFile());
+            ObjectNode cfg;
+            if (arch.preset != null) {
+                String expected = "shapes-" + fam;
+                if (!arch.preset.equals("shapes-clip") && !arch.preset.equals("shapes-siglip")) {
+                    throw new InvalidInputException("unknown training preset '" + arch.preset
+                            + "', expected shapes-clip or shapes-siglip");
+                }
+                if (!arch.preset.equals(expected)) {
+                    throw new InvalidInputException("--preset " + arch.preset + " does not make a " + fam
+                            + " model (use " + expected + ")");
+                }
+                cfg = fam.equals("siglip") ? shapesSiglip(16) : shapesClip(16);
+            } else {
+                cfg = (ObjectNode) json.readTree(arch.modelConfig.toFile());
+            }
             ObjectNode t = (ObjectNode) cfg.with("text_config");
-            t.put("vocab_size", vocab.size()).put("eos_token_id", eos).put("bos_token_id", eos - 1);
+            new java.util.TreeMap<>(textEntries).forEach(t::put); // sorted: the same config.json every run
+            f.writeInitialCheckpoint(out, cfg, seed);
+            try (var files = Files.list(tokenizerFiles)) {
+                for (Path file : (Iterable<Path>) files::iterator) {
+                    Files.copy(file, out.resolve(file.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+            int size = cfg.path("vision_config").path("image_size").asInt(224);
+            ObjectNode pre = json.createObjectNode();
+            pre.put("do_resize", true).put("resample", 3).put("do_rescale", true).put("rescale_factor", 1 / 255.0)
+                    .put("do_normalize", true);
+            if (fam.equals("siglip")) { // SiglipImageProcessor: a square resize, no crop, mean and std 0.5
+                pre.put("image_processor_type", "SiglipImageProcessor");
+                pre.putObject("size").put("height", size).put("width", size);
+                pre.putArray("image_mean").add(0.5).add(0.5).add(0.5);
+                pre.putArray("image_std").add(0.5).add(0.5).add(0.5);
+            } else {
+                pre.put("do_center_crop", true);
+                pre.putObject("size").put("shortest_edge", size);
+                pre.putObject("crop_size").put("height", size).put("width", size);
+                pre.putArray("image_mean").add(0.48145466).add(0.4578275).add(0.40821073);
+                pre.putArray("image_std").add(0.26862954).add(0.26130258).add(0.27577711);
+            }
+            json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("preprocessor_config.json").toFile(), pre);
+            return out;
+        } finally {
+            try (var files = Files.walk(tokenizerFiles)) {
+                for (Path x : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                    Files.deleteIfExists(x);
+                }
+            }
         }
-        f.writeInitialCheckpoint(out, cfg, seed);
-        Files.write(out.resolve("vocab.json"), vocab.vocabJson());
-        Files.write(out.resolve("merges.txt"), vocab.mergesTxt());
-        int size = cfg.path("vision_config").path("image_size").asInt(224);
-        ObjectNode pre = json.createObjectNode();
-        pre.put("do_resize", true).put("resample", 3).put("do_center_crop", true).put("do_rescale", true)
-                .put("rescale_factor", 1 / 255.0).put("do_normalize", true);
-        pre.putObject("size").put("shortest_edge", size);
-        pre.putObject("crop_size").put("height", size).put("width", size);
-        pre.putArray("image_mean").add(0.48145466).add(0.4578275).add(0.40821073);
-        pre.putArray("image_std").add(0.26862954).add(0.26130258).add(0.27577711);
-        json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("preprocessor_config.json").toFile(), pre);
-        return out;
     }
 
     private double lrAt(long step, long total) {

@@ -80,9 +80,59 @@ class TrainCommandTest {
     }
 
     @Test
+    void bf16AutocastTrainingRunsAndSavesFloat32Weights() throws IOException {
+        Path data = tmp.resolve("data");
+        Path out = tmp.resolve("bf16");
+        assertEquals(0, run("make-shapes", "--output", data.toString(), "--count", "128", "--heldout", "32",
+                "--seed", "5").code());
+        CliTest.Result r = run("train", "--preset", "shapes-clip", "--data", data.toString(), "--output",
+                out.toString(), "--epochs", "2", "--batch", "32", "--lr", "2e-3", "--warmup", "2", "--seed", "1",
+                "--precision", "bf16");
+        assertEquals(0, r.code(), r.err());
+        List<JsonNode> e = epochs(out);
+        assertEquals(2, e.size());
+        assertTrue(Double.isFinite(e.get(1).get("train_loss").asDouble()), e.toString());
+        assertTrue(e.get(1).get("train_loss").asDouble() < e.get(0).get("train_loss").asDouble(),
+                "training loss falls: " + e);
+        String header = new String(Files.readAllBytes(out.resolve("model.safetensors")), 0, 4096,
+                java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertTrue(header.contains("\"F32\"") && !header.contains("\"BF16\""), "weights saved in float32");
+    }
+
+    @Test
+    void siglipFromScratchTrainsWithCheckpointingAndClassifies() throws IOException {
+        Path data = tmp.resolve("data");
+        Path out = tmp.resolve("siglip");
+        assertEquals(0, run("make-shapes", "--output", data.toString(), "--count", "192", "--heldout", "32",
+                "--seed", "6").code());
+        CliTest.Result r = run("train", "--preset", "shapes-siglip", "--data", data.toString(), "--output",
+                out.toString(), "--epochs", "2", "--batch", "32", "--lr", "2e-3", "--warmup", "2", "--seed", "1",
+                "--grad-checkpointing");
+        assertEquals(0, r.code(), r.err());
+        for (String f : new String[] {"model.safetensors", "config.json", "spiece.model", "preprocessor_config.json"}) {
+            assertTrue(Files.isRegularFile(out.resolve(f)), f);
+        }
+        List<JsonNode> e = epochs(out);
+        assertEquals(2, e.size());
+        assertTrue(e.get(1).get("train_loss").asDouble() < e.get(0).get("train_loss").asDouble(),
+                "training loss falls: " + e);
+        JsonNode cfg = new ObjectMapper().readTree(out.resolve("config.json").toFile());
+        assertEquals("siglip", cfg.get("model_type").asText());
+        r = run("classify", "--model", out.toString(), "--labels", "red circle,blue square", "--template", "a {}",
+                "--json", data.resolve("heldout/000000.png").toString());
+        assertEquals(0, r.code(), r.err());
+        r = run("tokenize", "--model", out.toString(), "--text", "a red circle", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode ids = new ObjectMapper().readTree(r.out()).get(0).get("input_ids");
+        assertEquals(1, ids.get(3).asLong(), "[a, red, circle, </s>]: one piece per caption word");
+        CliTest.assertCleanError(run("train", "--preset", "shapes-clip", "--family", "siglip", "--data",
+                data.toString(), "--output", tmp.resolve("x").toString()), "shapes-siglip");
+    }
+
+    @Test
     void unsupportedRequestsAreRefusedClearly() {
         CliTest.assertCleanError(run("train", "--preset", "shapes-clip", "--data", tmp.toString(), "--output",
-                tmp.resolve("o").toString(), "--precision", "bf16"), "bf16");
+                tmp.resolve("o").toString(), "--precision", "fp8"), "fp32 or bf16");
         CliTest.assertCleanError(run("train", "--preset", "shapes-clip", "--data", tmp.resolve("none").toString(),
                 "--output", tmp.resolve("o").toString()), "no such data directory");
         CliTest.assertCleanError(run("train", "--preset", "shapes-clip", "--backend", "onnx", "--data",

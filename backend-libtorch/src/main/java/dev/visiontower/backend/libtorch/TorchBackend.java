@@ -124,6 +124,90 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
     }
 
     @Override
+    public Region autocast(dev.visiontower.api.DType dtype) {
+        torch.ScalarType st;
+        if (dtype == dev.visiontower.api.DType.BFLOAT16) {
+            st = torch.ScalarType.BFloat16;
+        } else if (dtype == dev.visiontower.api.DType.FLOAT16) {
+            st = torch.ScalarType.Half;
+        } else {
+            throw new InvalidInputException("autocast computes in bfloat16 or float16, got " + dtype);
+        }
+        if (computeType != torch.ScalarType.Float) {
+            throw new InvalidInputException("autocast needs a float32 backend (parameters stay float32); this one "
+                    + "computes in " + dtype());
+        }
+        torch.DeviceType dt = device.kind() == Device.Kind.CUDA ? torch.DeviceType.CUDA : torch.DeviceType.CPU;
+        boolean wasEnabled = torch.is_autocast_enabled(dt);
+        torch.ScalarType wasType = torch.get_autocast_dtype(dt);
+        torch.set_autocast_dtype(dt, st);
+        torch.set_autocast_enabled(dt, true);
+        torch.increment_nesting();
+        Thread owner = Thread.currentThread();
+        return new Region() {
+            private boolean closed;
+
+            @Override
+            public void close() {
+                if (closed) {
+                    return;
+                }
+                if (Thread.currentThread() != owner) {
+                    throw new IllegalStateException("autocast region closed on another thread than the one it was "
+                            + "opened on (autocast state is per thread)");
+                }
+                closed = true;
+                if (torch.decrement_nesting() == 0) {
+                    torch.clear_cache(); // casts of the weights are cached per region; they go stale after a step
+                }
+                torch.set_autocast_enabled(dt, wasEnabled);
+                torch.set_autocast_dtype(dt, wasType);
+            }
+        };
+    }
+
+    @Override
+    public Region noGrad() {
+        org.bytedeco.pytorch.NoGradGuard guard = new org.bytedeco.pytorch.NoGradGuard();
+        Thread owner = Thread.currentThread();
+        return new Region() {
+            private boolean closed;
+
+            @Override
+            public void close() {
+                if (closed) {
+                    return;
+                }
+                if (Thread.currentThread() != owner) {
+                    throw new IllegalStateException("a no-gradient region must be closed on the thread that opened it");
+                }
+                closed = true;
+                guard.close(); // the guard's destructor restores the previous mode
+            }
+        };
+    }
+
+    @Override
+    public dev.visiontower.api.Tensor detachRequiringGrad(dev.visiontower.api.Tensor x) {
+        Tensor native_ = t(x);
+        return wrap(() -> native_.detach().requires_grad_(true));
+    }
+
+    @Override
+    public void backward(dev.visiontower.api.Tensor output, dev.visiontower.api.Tensor gradient) {
+        if (!java.util.Arrays.equals(output.shape(), gradient.shape())) {
+            throw new InvalidInputException("backward: gradient " + Shapes.format(gradient.shape())
+                    + " does not match the output " + Shapes.format(output.shape()));
+        }
+        try (PointerScope ignored = new PointerScope()) {
+            t(output).backward(t(gradient), new org.bytedeco.pytorch.BoolOptional(), false,
+                    new org.bytedeco.pytorch.TensorArrayRefOptional());
+        } catch (RuntimeException e) {
+            throw translate(e);
+        }
+    }
+
+    @Override
     public void backward(dev.visiontower.api.Tensor loss) {
         if (loss.rank() != 0 && !(loss.rank() == 1 && loss.dim(0) == 1)) {
             throw new InvalidInputException("backward needs a scalar loss, got " + Shapes.format(loss.shape()));

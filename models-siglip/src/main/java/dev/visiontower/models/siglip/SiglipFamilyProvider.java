@@ -225,6 +225,27 @@ public final class SiglipFamilyProvider implements ModelFamilyProvider {
         }
     }
 
+    /** A new SigLIP checkpoint with seeded random towers, {@code logit_scale = ln 10}, {@code logit_bias = -10}. */
+    @Override
+    public void writeInitialCheckpoint(java.nio.file.Path dir, JsonNode modelConfig, long seed) {
+        SiglipModelFactory.write(dir, modelConfig, seed);
+    }
+
+    /** Writes {@code spiece.model} for the captions (see {@link SentencePieceWriter}). */
+    @Override
+    public Optional<java.util.Map<String, Integer>> writeCaptionTokenizer(java.nio.file.Path dir,
+                                                                         java.util.List<String> captions) {
+        SentencePieceWriter w = new SentencePieceWriter(captions);
+        try {
+            java.nio.file.Files.createDirectories(dir);
+            java.nio.file.Files.write(dir.resolve("spiece.model"), w.toBytes());
+        } catch (java.io.IOException e) {
+            throw new dev.visiontower.api.InvalidInputException(dir + ": cannot write spiece.model: " + e.getMessage(),
+                    e);
+        }
+        return Optional.of(java.util.Map.of("vocab_size", w.size(), "pad_token_id", 1, "eos_token_id", 1));
+    }
+
     @Override
     public ImagePreprocessor imagePreprocessor(Checkpoint c) {
         JsonNode pre = c.json("preprocessor_config.json");

@@ -92,6 +92,53 @@ public final class TextTransformer implements TextModel {
 
     @Override
     public TextOutput forward(Tensor inputIds, Tensor attentionMask, boolean outputHiddenStates) {
+        check(inputIds, attentionMask);
+        try (TensorScope scope = backend.newScope()) {
+            Tensor x = embed(inputIds);
+            Tensor mask = attentionMask == null || !config.paddingMask() ? null : ops.paddingMask(attentionMask);
+            List<Tensor> hidden = new ArrayList<>();
+            if (outputHiddenStates) {
+                hidden.add(x);
+            }
+            for (TransformerBlock b : blocks) {
+                x = b.forward(x, mask);
+                if (outputHiddenStates) {
+                    hidden.add(x);
+                }
+            }
+            Tensor[] h = head(x, inputIds);
+            hidden.forEach(scope::keep);
+            for (Tensor t : h) {
+                if (t != null) {
+                    scope.keep(t);
+                }
+            }
+            return new TextOutput(h[0], h[1], h[2], hidden);
+        }
+    }
+
+    /**
+     * The tower as a chain of stages, for gradient checkpointing: the embedding (the stage's input is ignored: it
+     * embeds {@code inputIds}), one stage per block, and the head (to {@link TextOutput#embedding()}). Applied in
+     * order to {@code inputIds} they compute {@code forward(inputIds, attentionMask, false).embedding()}; results
+     * (and the additive mask, made here) go to the caller's scope.
+     */
+    public List<java.util.function.UnaryOperator<Tensor>> stages(Tensor inputIds, Tensor attentionMask) {
+        check(inputIds, attentionMask);
+        Tensor mask = attentionMask == null || !config.paddingMask() ? null : ops.paddingMask(attentionMask);
+        List<java.util.function.UnaryOperator<Tensor>> out = new ArrayList<>();
+        out.add(ignored -> embed(inputIds));
+        for (TransformerBlock b : blocks) {
+            out.add(x -> b.forward(x, mask));
+        }
+        out.add(x -> {
+            Tensor[] h = head(x, inputIds);
+            return h[2] != null ? h[2] : h[1];
+        });
+        return out;
+    }
+
+    private void check(Tensor inputIds, Tensor attentionMask) {
         long[] s = inputIds.shape();
         if (s.length != 2 || s[0] < 1 || s[1] < 1 || inputIds.dtype().isFloatingPoint()) {
             throw new InvalidInputException("input_ids: expected int64 [B, N], got " + inputIds.dtype() + Shapes.format(s));
@@ -104,47 +151,37 @@ public final class TextTransformer implements TextModel {
             throw new InvalidInputException("attention_mask " + Shapes.format(attentionMask.shape())
                     + " does not match input_ids " + Shapes.format(s));
         }
-        long n = s[1];
+    }
+
+    private Tensor embed(Tensor inputIds) {
+        long n = inputIds.dim(1);
         long d = config.width();
-        try (TensorScope scope = backend.newScope()) {
-            Tensor x = ops.add(ops.embedding(params.get("token_embed.weight"), inputIds),
-                    ops.reshape(ops.narrow(params.get("pos_embed"), 0, 0, n), 1, n, d));
-            Tensor mask = attentionMask == null || !config.paddingMask() ? null : ops.paddingMask(attentionMask);
-            List<Tensor> hidden = new ArrayList<>();
-            if (outputHiddenStates) {
-                hidden.add(x);
-            }
-            for (TransformerBlock b : blocks) {
-                x = b.forward(x, mask);
-                if (outputHiddenStates) {
-                    hidden.add(x);
-                }
-            }
-            Tensor last = ops.layerNorm(x, params.get("norm.weight"), params.get("norm.bias"), config.normEps());
-            Tensor pooled;
-            switch (config.pooling()) {
-                case ARGMAX_ID:
-                    pooled = ops.gatherRows(last, ops.argmax(inputIds, -1));
-                    break;
-                case FIRST_EOS:
-                    pooled = ops.gatherRows(last, ops.argmax(ops.equalTo(inputIds, config.eosTokenId()), -1));
-                    break;
-                case LAST:
-                    pooled = ops.reshape(ops.narrow(last, 1, n - 1, 1), -1, d);
-                    break;
-                default:
-                    throw new AssertionError(config.pooling());
-            }
-            Tensor embeds = config.projectionDim() > 0
-                    ? ops.linear(pooled, params.get("proj.weight"), params.optional("proj.bias")) : null;
-            hidden.forEach(scope::keep);
-            scope.keep(last);
-            scope.keep(pooled);
-            if (embeds != null) {
-                scope.keep(embeds);
-            }
-            return new TextOutput(last, pooled, embeds, hidden);
+        return ops.add(ops.embedding(params.get("token_embed.weight"), inputIds),
+                ops.reshape(ops.narrow(params.get("pos_embed"), 0, 0, n), 1, n, d));
+    }
+
+    /** The last block's output to {final-normed states, pooled, projected embeddings or null}. */
+    private Tensor[] head(Tensor x, Tensor inputIds) {
+        long n = inputIds.dim(1);
+        long d = config.width();
+        Tensor last = ops.layerNorm(x, params.get("norm.weight"), params.get("norm.bias"), config.normEps());
+        Tensor pooled;
+        switch (config.pooling()) {
+            case ARGMAX_ID:
+                pooled = ops.gatherRows(last, ops.argmax(inputIds, -1));
+                break;
+            case FIRST_EOS:
+                pooled = ops.gatherRows(last, ops.argmax(ops.equalTo(inputIds, config.eosTokenId()), -1));
+                break;
+            case LAST:
+                pooled = ops.reshape(ops.narrow(last, 1, n - 1, 1), -1, d);
+                break;
+            default:
+                throw new AssertionError(config.pooling());
         }
+        Tensor embeds = config.projectionDim() > 0
+                ? ops.linear(pooled, params.get("proj.weight"), params.optional("proj.bias")) : null;
+        return new Tensor[] {last, pooled, embeds};
     }
 
     @Override

@@ -131,6 +131,51 @@ public final class VisionTransformer implements VisionModel {
 
     @Override
     public VisionOutput forward(Tensor pixels, ForwardOptions options) {
+        try (TensorScope scope = backend.newScope()) {
+            Tensor x = embed(pixels, options);
+            List<Tensor> hidden = new ArrayList<>();
+            if (options.outputHiddenStates()) {
+                hidden.add(x);
+            }
+            for (TransformerBlock block : blocks) {
+                x = block.forward(x, null);
+                if (options.outputHiddenStates()) {
+                    hidden.add(x);
+                }
+            }
+            Tensor[] h = head(x);
+            for (Tensor t : hidden) {
+                scope.keep(t);
+            }
+            for (Tensor t : h) {
+                if (t != null) {
+                    scope.keep(t);
+                }
+            }
+            return new VisionOutput(h[0], h[1], h[2], hidden);
+        }
+    }
+
+    /**
+     * The tower as a chain of stages, for gradient checkpointing: the embedding (pixels to tokens), one stage per
+     * block, and the head (tokens to {@link VisionOutput#embedding()}). Applied in order they compute
+     * {@code forward(pixels, options).embedding()}; results go to the caller's scope.
+     */
+    public List<java.util.function.UnaryOperator<Tensor>> stages(ForwardOptions options) {
+        List<java.util.function.UnaryOperator<Tensor>> out = new ArrayList<>();
+        out.add(px -> embed(px, options));
+        for (TransformerBlock block : blocks) {
+            out.add(x -> block.forward(x, null));
+        }
+        out.add(x -> {
+            Tensor[] h = head(x);
+            return h[2] != null ? h[2] : h[1];
+        });
+        return out;
+    }
+
+    /** Pixels to the token sequence entering the first block (checked, embedded, positions added, pre-norm). */
+    private Tensor embed(Tensor pixels, ForwardOptions options) {
         long[] s = pixels.shape();
         int p = config.patchSize();
         if (s.length != 4 || s[1] != config.channels()) {
@@ -150,51 +195,34 @@ public final class VisionTransformer implements VisionModel {
                     + config.imageSize() + "x" + config.imageSize() + " images; pass interpolatePosEncoding "
                     + "(--interpolate-pos-encoding) to run at " + s[2] + "x" + s[3]);
         }
-        try (TensorScope scope = backend.newScope()) {
-            long d = config.width();
-            Tensor x = patchEmbed.embed(pixels);
-            long b = x.dim(0);
-            if (config.classToken()) {
-                Tensor cls = ops.expand(ops.reshape(params.get("cls_token"), 1, 1, d), b, 1, d);
-                x = ops.concat(List.of(cls, x), 1);
-            }
-            x = ops.add(x, positionEmbedding(gh, gw, resample));
-            if (config.preNorm()) {
-                x = DefaultLayers.norm(ops, config.norm(), x, params.view("norm_pre."), config.normEps());
-            }
-            List<Tensor> hidden = new ArrayList<>();
-            if (options.outputHiddenStates()) {
-                hidden.add(x);
-            }
-            for (TransformerBlock block : blocks) {
-                x = block.forward(x, null);
-                if (options.outputHiddenStates()) {
-                    hidden.add(x);
-                }
-            }
-            if (config.finalNorm() == FinalNorm.ALL_TOKENS) {
-                x = DefaultLayers.norm(ops, config.norm(), x, params.view("norm."), config.normEps());
-            }
-            Tensor pooled = pool(x);
-            if (pooled != null && config.finalNorm() == FinalNorm.POOLED) {
-                pooled = DefaultLayers.norm(ops, config.norm(), pooled, params.view("norm."), config.normEps());
-            }
-            Tensor embeds = null;
-            if (config.projectionDim() > 0) {
-                embeds = ops.linear(pooled, params.get("proj.weight"), params.optional("proj.bias"));
-            }
-            for (Tensor h : hidden) {
-                scope.keep(h);
-            }
-            scope.keep(x);
-            if (pooled != null) {
-                scope.keep(pooled);
-            }
-            if (embeds != null) {
-                scope.keep(embeds);
-            }
-            return new VisionOutput(x, pooled, embeds, hidden);
+        long d = config.width();
+        Tensor x = patchEmbed.embed(pixels);
+        long b = x.dim(0);
+        if (config.classToken()) {
+            Tensor cls = ops.expand(ops.reshape(params.get("cls_token"), 1, 1, d), b, 1, d);
+            x = ops.concat(List.of(cls, x), 1);
         }
+        x = ops.add(x, positionEmbedding(gh, gw, resample));
+        if (config.preNorm()) {
+            x = DefaultLayers.norm(ops, config.norm(), x, params.view("norm_pre."), config.normEps());
+        }
+        return x;
+    }
+
+    /** The last block's output to {last hidden state, pooled output or null, projected embeddings or null}. */
+    private Tensor[] head(Tensor x) {
+        if (config.finalNorm() == FinalNorm.ALL_TOKENS) {
+            x = DefaultLayers.norm(ops, config.norm(), x, params.view("norm."), config.normEps());
+        }
+        Tensor pooled = pool(x);
+        if (pooled != null && config.finalNorm() == FinalNorm.POOLED) {
+            pooled = DefaultLayers.norm(ops, config.norm(), pooled, params.view("norm."), config.normEps());
+        }
+        Tensor embeds = null;
+        if (config.projectionDim() > 0) {
+            embeds = ops.linear(pooled, params.get("proj.weight"), params.optional("proj.bias"));
+        }
+        return new Tensor[] {x, pooled, embeds};
     }
 
     private Tensor pool(Tensor x) {

@@ -75,6 +75,16 @@ public interface ModelFamilyProvider {
     }
 
     /**
+     * Training from scratch: writes the family's tokenizer files for a vocabulary covering {@code captions} into
+     * {@code dir}, and returns the text-config entries that go with it ({@code vocab_size} and special token ids).
+     * Empty when the family builds no tokenizer this way (the caller then provides one).
+     */
+    default Optional<java.util.Map<String, Integer>> writeCaptionTokenizer(java.nio.file.Path dir,
+                                                                         java.util.List<String> captions) {
+        return Optional.empty();
+    }
+
+    /**
      * Writes {@code weights} (checkpoint names) into {@code dir} in the layout of {@code like} (its config and
      * tokenizer files are copied), replacing {@code dir} only once everything is written.
      */
