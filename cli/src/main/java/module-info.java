@@ -2,6 +2,7 @@
 module dev.visiontower.cli {
     requires dev.visiontower.api;
     requires info.picocli;
+    requires com.fasterxml.jackson.dataformat.csv;
     requires java.desktop;
 
     opens dev.visiontower.cli to info.picocli;

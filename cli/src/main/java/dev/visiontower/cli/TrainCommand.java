@@ -463,7 +463,8 @@ final class TrainCommand implements Callable<Integer> {
         }
         ObjectNode state = json.createObjectNode();
         state.put("epoch", epoch).put("step", step).put("epochs", epochs).put("batch", batch).put("lr", lr)
-                .put("warmup", warmup).put("weight_decay", weightDecay).put("seed", seed);
+                .put("warmup", warmup).put("weight_decay", weightDecay).put("seed", seed).put("precision", precision)
+                .put("grad_checkpointing", gradCheckpointing);
         extra.put("trainer_state.json", json.writerWithDefaultPrettyPrinter().writeValueAsBytes(state));
         extra.put("metrics.jsonl", (String.join("\n", metrics) + "\n").getBytes(StandardCharsets.UTF_8));
         extra.put("training_curve.png", Curve.png(lossCurve, accCurve));

@@ -41,6 +41,40 @@ final class TrainingData {
         return new TrainingData(all.subList(held, all.size()), all.subList(0, held));
     }
 
+    /** {@code captions.csv}: RFC 4180 with a header naming the {@code image} and {@code text} columns. */
+    private static List<Example> readCsv(Path dir, Path csv) throws IOException {
+        com.fasterxml.jackson.dataformat.csv.CsvMapper mapper = new com.fasterxml.jackson.dataformat.csv.CsvMapper();
+        com.fasterxml.jackson.dataformat.csv.CsvSchema schema = com.fasterxml.jackson.dataformat.csv.CsvSchema
+                .emptySchema().withHeader();
+        List<Example> out = new ArrayList<>();
+        try (com.fasterxml.jackson.databind.MappingIterator<java.util.Map<String, String>> rows = mapper
+                .readerForMapOf(String.class).with(schema).readValues(csv.toFile())) {
+            boolean any = rows.hasNextValue(); // reads the header
+            com.fasterxml.jackson.dataformat.csv.CsvSchema header =
+                    (com.fasterxml.jackson.dataformat.csv.CsvSchema) rows.getParserSchema();
+            if (header == null || header.column("image") == null || header.column("text") == null) {
+                List<String> found = new ArrayList<>();
+                if (header != null) {
+                    header.forEach(c -> found.add(c.getName()));
+                }
+                throw new InvalidInputException(csv + ": the first line must be a header naming the columns image and "
+                        + "text, found " + found);
+            }
+            while (any && rows.hasNextValue()) {
+                java.util.Map<String, String> row = rows.nextValue();
+                long line = rows.getCurrentLocation().getLineNr();
+                String image = row.get("image") == null ? "" : row.get("image").strip();
+                if (image.isEmpty()) {
+                    throw new InvalidInputException(csv + ":" + line + ": empty image");
+                }
+                out.add(new Example(dir.resolve(image), row.get("text") == null ? "" : row.get("text"), null));
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new InvalidInputException(csv + ": not valid CSV: " + e.getOriginalMessage());
+        }
+        return out;
+    }
+
     private static List<Example> read(Path dir) {
         Path jsonl = dir.resolve("captions.jsonl");
         Path csv = dir.resolve("captions.csv");
@@ -68,19 +102,7 @@ final class TrainingData {
                     out.add(new Example(dir.resolve(o.get("image").asText()), o.get("text").asText(), label));
                 }
             } else if (Files.isRegularFile(csv)) {
-                List<String> lines = Files.readAllLines(csv);
-                for (int i = 1; i < lines.size(); i++) {
-                    String line = lines.get(i);
-                    int comma = line.indexOf(',');
-                    if (comma < 0) {
-                        throw new InvalidInputException(csv + ":" + (i + 1) + ": expected image,text");
-                    }
-                    String text = line.substring(comma + 1).strip();
-                    if (text.startsWith("\"") && text.endsWith("\"") && text.length() >= 2) {
-                        text = text.substring(1, text.length() - 1).replace("\"\"", "\"");
-                    }
-                    out.add(new Example(dir.resolve(line.substring(0, comma).strip()), text, null));
-                }
+                out.addAll(readCsv(dir, csv));
             } else {
                 throw new InvalidInputException(dir + ": no captions.jsonl or captions.csv");
             }
