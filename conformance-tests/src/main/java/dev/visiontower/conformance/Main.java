@@ -17,7 +17,8 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code java -p <jars> --add-modules ALL-MODULE-PATH -m dev.visiontower.conformance/dev.visiontower.conformance.Main
- * [--backend NAME]... [--option KEY=VALUE]... [--golden DIR] [--model DIR]... [--json FILE]}: runs the kit and exits 1 if anything failed.
+ * [--backend NAME]... [--option KEY=VALUE]... [--golden DIR] [--model DIR]... [--json FILE] [--fail-on-skip]}: runs the kit and exits 1 if anything
+ * failed (or, with {@code --fail-on-skip}, was skipped).
  */
 @Command(name = "conformance", mixinStandardHelpOptions = true,
         description = "Check backends and model plugins against the float64 reference, the golden fixtures and each other.")
@@ -41,6 +42,10 @@ public final class Main implements Callable<Integer> {
             description = "Backend-specific option (repeat), e.g. tf32=true or gemm=own for jcuda.")
     Map<String, String> extra = new java.util.LinkedHashMap<>();
 
+    @Option(names = "--fail-on-skip", description = "Exit 1 also when a check or backend was skipped (e.g. a backend "
+            + "that cannot run here), not only when one failed.")
+    boolean failOnSkip;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
     Path json;
 
@@ -52,7 +57,10 @@ public final class Main implements Callable<Integer> {
         if (json != null) {
             Files.writeString(json, r.toJson());
         }
-        return r.passed() ? 0 : 1;
+        if (!r.passed()) {
+            return 1;
+        }
+        return failOnSkip && r.count(Outcome.SKIP) > 0 ? 1 : 0;
     }
 
     public static void main(String[] args) {

@@ -42,12 +42,23 @@ class SiglipTrainStepTest {
 
     @Test
     void twoAdamWStepsMatchTorch() {
+        twoSteps(false);
+    }
+
+    /** Gradient checkpointing (MAP head and last-token pooling included) gives the same numbers. */
+    @Test
+    void twoAdamWStepsWithGradientCheckpointingMatchTorch() {
+        twoSteps(true);
+    }
+
+    private static void twoSteps(boolean checkpointing) {
         java.nio.file.Path golden = SiglipLossTest.golden("siglip_full");
         try (Backend b = Backends.open("libtorch", Device.CPU);
              Checkpoint ckpt = Checkpoint.open(golden);
              Safetensors io = Safetensors.open(SiglipLossTest.golden("train_step_siglip").resolve("io.safetensors"));
              TrainableDualEncoder model = Models.detect(ckpt).family().loadForTraining(ckpt, b).orElseThrow()) {
-            ContrastiveTrainer trainer = new ContrastiveTrainer(model, b, AdamW.Betas.CLIP, 0.2);
+            ContrastiveTrainer trainer = new ContrastiveTrainer(model, b, AdamW.Betas.CLIP, 0.2)
+                    .gradientCheckpointing(checkpointing);
             HostTensor px = io.read("pixel_values");
             Encoding text = new Encoding(io.read("input_ids"), null);
             ContrastiveTrainer.Gradients g = trainer.gradients(px, text);
