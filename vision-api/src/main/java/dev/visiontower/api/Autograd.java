@@ -66,5 +66,29 @@ public interface Autograd {
     interface Region extends AutoCloseable {
         @Override
         void close();
+
+        /**
+         * A region of the calling thread that runs {@code restore} once, when it is closed on that same thread (the
+         * state it restores is per thread; closing it elsewhere throws).
+         */
+        static Region ofCurrentThread(String what, Runnable restore) {
+            Thread owner = Thread.currentThread();
+            return new Region() {
+                private boolean closed;
+
+                @Override
+                public void close() {
+                    if (closed) {
+                        return;
+                    }
+                    if (Thread.currentThread() != owner) {
+                        throw new IllegalStateException(what + " region closed on another thread than the one that "
+                                + "opened it (its state is per thread)");
+                    }
+                    closed = true;
+                    restore.run();
+                }
+            };
+        }
     }
 }

@@ -143,48 +143,19 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
         torch.set_autocast_dtype(dt, st);
         torch.set_autocast_enabled(dt, true);
         torch.increment_nesting();
-        Thread owner = Thread.currentThread();
-        return new Region() {
-            private boolean closed;
-
-            @Override
-            public void close() {
-                if (closed) {
-                    return;
-                }
-                if (Thread.currentThread() != owner) {
-                    throw new IllegalStateException("autocast region closed on another thread than the one it was "
-                            + "opened on (autocast state is per thread)");
-                }
-                closed = true;
-                if (torch.decrement_nesting() == 0) {
-                    torch.clear_cache(); // casts of the weights are cached per region; they go stale after a step
-                }
-                torch.set_autocast_enabled(dt, wasEnabled);
-                torch.set_autocast_dtype(dt, wasType);
+        return Region.ofCurrentThread("autocast", () -> {
+            if (torch.decrement_nesting() == 0) {
+                torch.clear_cache(); // casts of the weights are cached per region; they go stale after a step
             }
-        };
+            torch.set_autocast_enabled(dt, wasEnabled);
+            torch.set_autocast_dtype(dt, wasType);
+        });
     }
 
     @Override
     public Region noGrad() {
         org.bytedeco.pytorch.NoGradGuard guard = new org.bytedeco.pytorch.NoGradGuard();
-        Thread owner = Thread.currentThread();
-        return new Region() {
-            private boolean closed;
-
-            @Override
-            public void close() {
-                if (closed) {
-                    return;
-                }
-                if (Thread.currentThread() != owner) {
-                    throw new IllegalStateException("a no-gradient region must be closed on the thread that opened it");
-                }
-                closed = true;
-                guard.close(); // the guard's destructor restores the previous mode
-            }
-        };
+        return Region.ofCurrentThread("no-gradient", guard::close); // the guard's destructor restores the mode
     }
 
     @Override

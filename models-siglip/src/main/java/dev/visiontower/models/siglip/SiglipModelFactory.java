@@ -1,25 +1,19 @@
 package dev.visiontower.models.siglip;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.checkpoint.Checkpoint;
-import dev.visiontower.api.checkpoint.SafetensorsWriter;
 import dev.visiontower.api.checkpoint.WeightMapping;
 import dev.visiontower.api.nn.RandomWeights;
 import dev.visiontower.api.nn.TextConfig;
 import dev.visiontower.api.nn.TextTransformer;
 import dev.visiontower.api.nn.VisionTransformer;
 import dev.visiontower.api.nn.VitConfig;
-import dev.visiontower.api.train.CheckpointWriter;
+import dev.visiontower.api.train.InitialCheckpoint;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -43,59 +37,37 @@ final class SiglipModelFactory {
         ObjectNode cfg = modelConfig.deepCopy();
         cfg.put("model_type", "siglip");
         cfg.putArray("architectures").add("SiglipModel");
-        ObjectMapper json = new ObjectMapper();
-        Path scratch;
-        try {
-            scratch = Files.createTempDirectory("visiontower-siglip-init");
-            Files.write(scratch.resolve("config.json"), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(cfg));
-            // a marker checkpoint, so the family's readers resolve the configuration and the tensor prefixes
-            Map<String, HostTensor> marker = new LinkedHashMap<>();
-            marker.put("vision_model.embeddings.patch_embedding.weight", HostTensor.ofFloats(new float[1], 1));
-            marker.put("text_model.embeddings.token_embedding.weight", HostTensor.ofFloats(new float[1], 1));
-            SafetensorsWriter.write(scratch.resolve("model.safetensors"), marker, Map.of());
-        } catch (IOException e) {
-            throw new InvalidInputException(dir + ": cannot prepare the model: " + e.getMessage(), e);
-        }
-        Map<String, HostTensor> weights = new LinkedHashMap<>();
-        try (Checkpoint c = Checkpoint.open(scratch)) {
-            VitConfig vc = SiglipFamilyProvider.visionConfig(c);
-            TextConfig tc = SiglipFamilyProvider.textConfig(c);
-            if (tc.projectionDim() != vc.width()) {
-                throw new InvalidInputException("SigLIP compares the pooled image features (vision hidden_size "
-                        + vc.width() + ") with the text head's output: set text_config.projection_size to "
-                        + vc.width() + " (it is " + tc.projectionDim() + ")");
-            }
-            Map<String, long[]> vShapes = VisionTransformer.parameterShapes(vc);
-            Map<String, long[]> tShapes = TextTransformer.parameterShapes(tc);
-            Map<String, HostTensor> vision = new LinkedHashMap<>();
-            RandomWeights vr = new RandomWeights(vShapes, seed);
-            vShapes.keySet().forEach(n -> vision.put(n, vr.load(n)));
-            Map<String, HostTensor> text = new LinkedHashMap<>();
-            RandomWeights tr = new RandomWeights(tShapes, seed + 1);
-            tShapes.keySet().forEach(n -> text.put(n, tr.load(n)));
-            WeightMapping vm = SiglipFamilyProvider.mapping("vision_model.", vc);
-            WeightMapping tm = SiglipFamilyProvider.textMapping(tc);
-            Map<String, long[]> sourceShapes = new LinkedHashMap<>();
-            vm.rules().values().forEach(r -> sourceShapes.merge(r.source(), sourceShape(r, vShapes), SiglipModelFactory::stack));
-            tm.rules().values().forEach(r -> sourceShapes.merge(r.source(), sourceShape(r, tShapes), SiglipModelFactory::stack));
-            if (vc.pooling() == dev.visiontower.api.nn.Pooling.MAP) {
-                sourceShapes.put("vision_model.head.probe", new long[] {1, 1, vc.width()}); // nn.Parameter [1, 1, D]
-            }
-            weights.putAll(vm.export(vision, sourceShapes));
-            weights.putAll(tm.export(text, sourceShapes));
-            weights.put("logit_scale", HostTensor.ofFloats(new float[] {(float) LOG_SCALE_INIT}, 1));
-            weights.put("logit_bias", HostTensor.ofFloats(new float[] {(float) BIAS_INIT}, 1));
-        }
-        try {
-            CheckpointWriter.write(dir, scratch, weights, Map.of("config.json",
-                    json.writerWithDefaultPrettyPrinter().writeValueAsString(cfg).getBytes(StandardCharsets.UTF_8)));
-            try (var s = Files.walk(scratch)) {
-                for (Path x : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-                    Files.deleteIfExists(x);
+        try (InitialCheckpoint init = InitialCheckpoint.prepare(dir, cfg,
+                "vision_model.embeddings.patch_embedding.weight", "text_model.embeddings.token_embedding.weight")) {
+            Map<String, HostTensor> weights = new LinkedHashMap<>();
+            try (Checkpoint c = Checkpoint.open(init.scratch())) {
+                VitConfig vc = SiglipFamilyProvider.visionConfig(c);
+                TextConfig tc = SiglipFamilyProvider.textConfig(c);
+                if (tc.projectionDim() != vc.width()) {
+                    throw new InvalidInputException("SigLIP compares the pooled image features (vision hidden_size "
+                            + vc.width() + ") with the text head's output: set text_config.projection_size to "
+                            + vc.width() + " (it is " + tc.projectionDim() + ")");
                 }
+                Map<String, long[]> vShapes = VisionTransformer.parameterShapes(vc);
+                Map<String, long[]> tShapes = TextTransformer.parameterShapes(tc);
+                Map<String, HostTensor> vision = RandomWeights.generate(vShapes, seed);
+                Map<String, HostTensor> text = RandomWeights.generate(tShapes, seed + 1);
+                WeightMapping vm = SiglipFamilyProvider.mapping("vision_model.", vc);
+                WeightMapping tm = SiglipFamilyProvider.textMapping(tc);
+                Map<String, long[]> sourceShapes = new LinkedHashMap<>();
+                vm.rules().values().forEach(r -> sourceShapes.merge(r.source(), sourceShape(r, vShapes),
+                        SiglipModelFactory::stack));
+                tm.rules().values().forEach(r -> sourceShapes.merge(r.source(), sourceShape(r, tShapes),
+                        SiglipModelFactory::stack));
+                if (vc.pooling() == dev.visiontower.api.nn.Pooling.MAP) {
+                    sourceShapes.put("vision_model.head.probe", new long[] {1, 1, vc.width()}); // Parameter [1, 1, D]
+                }
+                weights.putAll(vm.export(vision, sourceShapes));
+                weights.putAll(tm.export(text, sourceShapes));
+                weights.put("logit_scale", HostTensor.ofFloats(new float[] {(float) LOG_SCALE_INIT}, 1));
+                weights.put("logit_bias", HostTensor.ofFloats(new float[] {(float) BIAS_INIT}, 1));
             }
-        } catch (IOException e) {
-            throw new InvalidInputException(dir + ": cannot write: " + e.getMessage(), e);
+            init.write(weights);
         }
     }
 

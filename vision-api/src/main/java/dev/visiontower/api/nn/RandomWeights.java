@@ -21,6 +21,14 @@ public final class RandomWeights implements WeightSource {
     }
 
     /** Random weights for a vision transformer. */
+    /** Every tensor of {@code shapes}, generated now, in the map's order (initialising a model to be trained). */
+    public static Map<String, HostTensor> generate(Map<String, long[]> shapes, long seed) {
+        RandomWeights r = new RandomWeights(shapes, seed);
+        Map<String, HostTensor> out = new java.util.LinkedHashMap<>();
+        shapes.keySet().forEach(n -> out.put(n, r.load(n)));
+        return out;
+    }
+
     public static RandomWeights of(VitConfig config, long seed) {
         return new RandomWeights(VisionTransformer.parameterShapes(config), seed);
     }
