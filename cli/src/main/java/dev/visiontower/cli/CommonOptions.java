@@ -37,6 +37,10 @@ final class CommonOptions {
             description = "Intra-op threads (default: the backend's choice).")
     int threads;
 
+    @Option(names = "--option", paramLabel = "KEY=VALUE",
+            description = "Backend-specific option (repeat), e.g. tf32=true or attention=unfused for jcuda.")
+    Map<String, String> extra = new java.util.LinkedHashMap<>();
+
     @Option(names = {"-v", "--verbose"}, description = "Print stack traces on errors.")
     boolean verbose;
 
@@ -66,6 +70,6 @@ final class CommonOptions {
             throw new InvalidInputException("--threads must be >= 0, got " + threads);
         }
         Device d = Device.parse(device);
-        return Backends.open(backend, new BackendOptions(d, DType.parse(dtype), threads, Map.of()));
+        return Backends.open(backend, new BackendOptions(d, DType.parse(dtype), threads, extra));
     }
 }
