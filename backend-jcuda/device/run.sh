@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# On the GPU machine, from the repository root after backend-jcuda/device/prepare.sh: the conformance kit at every
+# precision, the GPU tests, GEMM and operation timings (CUDA events) and the bench of CLIP ViT-B/16 and ViT-L/14-336.
+# Writes env.txt, kit.txt, tests.txt, gemm.txt and bench.txt under $OUT; every step is bounded by a timeout.
+set -u
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+{ nvidia-smi; ldconfig -p | grep -E 'cublas\.so|nvrtc\.so|libcuda\.'; nproc; } > "$OUT/env.txt" 2>&1
+tar -C /tmp -xJf .device/jdk.tar.xz
+J=/tmp/jdkimg/bin/java
+M=.device/mods
+JO="-Xmx32g -XX:+UseParallelGC"
+step() { echo "=== $(date +%T) $*"; }
+kit() { step kit "$@"; timeout 40 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.conformance/dev.visiontower.conformance.Main \
+      --backend jcuda --device cuda --golden testdata/golden "$@" | tail -3; echo "exit ${PIPESTATUS[0]}"; }
+bench() { step bench "$@"; timeout 45 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.cli/dev.visiontower.cli.Main bench \
+        --backends jcuda --device cuda --batch 1,32,128 --warmup 3 --iters 10 "$@"; echo "exit $?"; }
+{ step backends; timeout 40 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.cli/dev.visiontower.cli.Main backends; } >> "$OUT/env.txt" 2>&1
+{ kit --dtype float32; kit --dtype bfloat16; kit --dtype float32 --option tf32=true; kit --dtype float16; } > "$OUT/kit.txt" 2>&1
+{
+  step junit
+  timeout 100 "$J" $JO -jar .device/test/junit-platform-console-standalone-1.14.4.jar \
+    -cp .device/test/classes:$(ls $M/*.jar | tr '\n' ':') \
+    --select-class dev.visiontower.backend.jcuda.CudaGpuTest --select-class dev.visiontower.backend.jcuda.JCudaProviderTest \
+    --details=tree --disable-banner
+} > "$OUT/tests.txt" 2>&1
+{ step ops; timeout 40 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.backend.jcuda/dev.visiontower.backend.jcuda.GemmBenchmark ops bf16 bf16-unfused;
+  step gemm; timeout 60 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.backend.jcuda/dev.visiontower.backend.jcuda.GemmBenchmark 25216 bf16 bf16-wide fp16 fp16-wide tf32; } > "$OUT/gemm.txt" 2>&1
+{ bench --preset clip-vit-b-16 --dtype bfloat16; bench --preset clip-vit-b-16 --dtype bfloat16 --option tile=wide;
+  bench --preset clip-vit-b-16 --dtype float16; bench --preset clip-vit-b-16 --dtype float32 --option tf32=true;
+  bench --preset clip-vit-l-14-336 --dtype bfloat16; bench --preset clip-vit-l-14-336 --dtype float32 --option tf32=true; } > "$OUT/bench.txt" 2>&1
+echo done
