@@ -16,9 +16,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The provider on whatever machine runs the build: found by ServiceLoader, and honest about why it cannot run. */
 class JCudaProviderTest {
-    /** Whether this machine has an NVIDIA driver at all (its device node and user-space library). */
+    /** Whether this machine has any part of an NVIDIA driver (device node, kernel module or user-space library). */
     static boolean driverInstalled() {
-        return Files.exists(Path.of("/dev/nvidiactl")) || Files.exists(Path.of("/proc/driver/nvidia/version"));
+        for (String p : new String[] {"/dev/nvidiactl", "/proc/driver/nvidia/version",
+            "/usr/lib/x86_64-linux-gnu/libcuda.so.1", "/usr/lib64/libcuda.so.1", "/usr/lib/libcuda.so.1",
+            "/usr/local/nvidia/lib64/libcuda.so.1"}) {
+            if (Files.exists(Path.of(p))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Test
