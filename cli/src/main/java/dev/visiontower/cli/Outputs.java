@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
+import dev.visiontower.api.checkpoint.AtomicFiles;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -67,7 +68,7 @@ final class Outputs {
         if (abs.getParent() != null) {
             Files.createDirectories(abs.getParent());
         }
-        Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
+        Path tmp = AtomicFiles.newSiblingFile(abs);
         try {
             try (BufferedWriter w = Files.newBufferedWriter(tmp)) {
                 for (int r = 0; r < rows; r++) {

@@ -5,6 +5,7 @@ import dev.visiontower.api.GraphExport;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.Tensor;
+import dev.visiontower.api.checkpoint.AtomicFiles;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -108,7 +109,7 @@ final class OrtExport implements GraphExport {
                 Files.createDirectories(abs.getParent());
             }
             if (external) {
-                Path tmpData = Files.createTempFile(abs.getParent(), ".data", ".tmp");
+                Path tmpData = AtomicFiles.newSiblingFile(dataFile);
                 try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmpData), 1 << 20)) {
                     long offset = 0;
                     for (Map.Entry<String, HostTensor> e : stored.entrySet()) {
@@ -135,7 +136,7 @@ final class OrtExport implements GraphExport {
                 graph.message(12, OnnxGraph.valueInfo(outs.get(i++)[1], t.type(), t.dims(), symbolic));
             }
             byte[] model = OnnxGraph.model(graph, opset);
-            Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
+            Path tmp = AtomicFiles.newSiblingFile(abs);
             try {
                 Files.write(tmp, model);
                 Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

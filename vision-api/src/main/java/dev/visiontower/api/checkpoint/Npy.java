@@ -183,7 +183,7 @@ public final class Npy {
             if (abs.getParent() != null) {
                 Files.createDirectories(abs.getParent());
             }
-            Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
+            Path tmp = AtomicFiles.newSiblingFile(abs);
             try {
                 try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp))) {
                     out.write(MAGIC);

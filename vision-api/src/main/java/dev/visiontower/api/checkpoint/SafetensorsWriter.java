@@ -56,7 +56,7 @@ public final class SafetensorsWriter {
             if (dir != null) {
                 Files.createDirectories(dir);
             }
-            Path tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
+            Path tmp = AtomicFiles.newSiblingFile(abs);
             try {
                 try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
                     ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);

@@ -2,6 +2,7 @@ package dev.visiontower.api.train;
 
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
+import dev.visiontower.api.checkpoint.AtomicFiles;
 import dev.visiontower.api.checkpoint.SafetensorsWriter;
 
 import java.io.IOException;
@@ -34,7 +35,7 @@ public final class CheckpointWriter {
         Path abs = dir.toAbsolutePath();
         try {
             Files.createDirectories(abs.getParent());
-            Path tmp = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".");
+            Path tmp = AtomicFiles.newSiblingDirectory(abs);
             try {
                 for (String f : SIDE_FILES) {
                     Path src = like.resolve(f);

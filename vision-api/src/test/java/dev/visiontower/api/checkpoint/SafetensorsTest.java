@@ -40,6 +40,18 @@ class SafetensorsTest {
     }
 
     @Test
+    void writtenFilesGetTheUsersDefaultPermissionsNotOwnerOnly() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(tmp.getFileSystem().supportedFileAttributeViews().contains("posix"));
+        Path reference = Files.createFile(tmp.resolve("plain")); // what the umask gives any new file
+        Path p = tmp.resolve("perm.safetensors");
+        SafetensorsWriter.write(p, Map.of("x", HostTensor.ofFloats(new float[] {1}, 1)), Map.of());
+        assertEquals(Files.getPosixFilePermissions(reference), Files.getPosixFilePermissions(p));
+        try (var leftovers = Files.list(tmp)) {
+            assertEquals(0, leftovers.filter(f -> f.getFileName().toString().endsWith(".tmp")).count());
+        }
+    }
+
+    @Test
     void roundTripsAllWrittenDtypes() {
         Map<String, HostTensor> m = new LinkedHashMap<>();
         m.put("f", HostTensor.ofFloats(new float[] {1.5f, -2, 3, 4, 5, 6}, 2, 3));
