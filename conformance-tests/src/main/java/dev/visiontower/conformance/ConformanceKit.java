@@ -398,10 +398,15 @@ public final class ConformanceKit {
 
     private void compareOutputs(String backend, String check, Map<String, HostTensor> got,
                                 Map<String, HostTensor> want, Tolerance tol, double minCosine) {
+        compareOutputs(backend, check, "", got, want, tol, minCosine);
+    }
+
+    private void compareOutputs(String backend, String check, String detailPrefix, Map<String, HostTensor> got,
+                                Map<String, HostTensor> want, Tolerance tol, double minCosine) {
         boolean ok = true;
         double maxAbs = 0;
         double minCos = 1;
-        StringBuilder detail = new StringBuilder();
+        StringBuilder detail = new StringBuilder(detailPrefix);
         for (Map.Entry<String, HostTensor> e : want.entrySet()) {
             HostTensor g = got.get(e.getKey());
             if (g == null) {
@@ -425,7 +430,9 @@ public final class ConformanceKit {
     private void pluginModel(Path dir, Map<String, Backend> open, Map<String, Map<String, Map<String, HostTensor>>> all) {
         String check = "model." + dir.getFileName();
         try (Checkpoint ckpt = Checkpoint.open(dir)) {
-            ModelFamilyProvider family = Models.detect(ckpt).family();
+            Models.Match match = Models.detect(ckpt);
+            ModelFamilyProvider family = match.family();
+            String found = "family " + family.name() + " (" + match.format() + "); ";
             HostTensor pixels;
             try (VisionModel ref = family.loadVision(ckpt, reference, LoadOptions.STRICT)) {
                 int size = ref.imageSize();
@@ -440,7 +447,7 @@ public final class ConformanceKit {
                     if (got != null) {
                         all.computeIfAbsent(dir.getFileName().toString(), k -> new LinkedHashMap<>())
                                 .put(e.getKey(), got);
-                        compareOutputs(e.getKey(), check, got, want, e.getValue().tolerance(),
+                        compareOutputs(e.getKey(), check, found, got, want, e.getValue().tolerance(),
                                 Tolerances.minCosine(e.getValue().dtype()));
                     }
                 }

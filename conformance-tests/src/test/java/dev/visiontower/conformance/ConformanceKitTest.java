@@ -56,7 +56,9 @@ class ConformanceKitTest {
         long perBackend = report.results().stream().filter(r -> r.backend().equals("onnx")).count();
         assertTrue(perBackend > 50, "ops, layers and models were checked: " + perBackend);
         assertTrue(report.results().stream().anyMatch(r -> r.check().equals("model.meanpool-vit")
-                && r.backend().equals("onnx") && r.outcome() == Outcome.PASS), "the plugin runs on ONNX Runtime");
+                && r.backend().equals("onnx") && r.outcome() == Outcome.PASS
+                && r.detail().startsWith("family meanpool-vit (example mean-pooling ViT)")),
+                "the plugin is recognised and runs on ONNX Runtime");
         assertTrue(report.results().stream().anyMatch(r -> r.check().equals("pair.clip_vision_interp")
                 && r.backend().equals("libtorch~onnx") && r.outcome() == Outcome.PASS), "backends agree");
         assertTrue(report.toJson().contains("\"summary\""));

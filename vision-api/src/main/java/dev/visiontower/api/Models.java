@@ -49,7 +49,8 @@ public final class Models {
         List<String> names = new ArrayList<>();
         all.forEach(f -> names.add(f.name()));
         throw new CheckpointException(checkpoint.dir() + ": no model family recognises this checkpoint (tried "
-                + names + "); expected a Hugging Face or open_clip layout with config.json");
+                + names + "); expected a Hugging Face or open_clip layout with config.json, or a model family of your own on the "
+                + "module path (the launcher adds VISIONTOWER_MODULE_PATH)");
     }
 
     /** Opens {@code dir}, detects its family and loads the image encoder on {@code backend}. */
