@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# On the GPU machine, from the repository root after backend-jcuda/device/prepare.sh: the conformance kit at every
-# precision, the GPU tests, GEMM and operation timings (CUDA events) and the bench of CLIP ViT-B/16 and ViT-L/14-336.
-# Writes env.txt, kit.txt, tests.txt, gemm.txt and bench.txt under $OUT; every step is bounded by a timeout.
+# On the GPU machine, from the repository root after backend-jcuda/device/prepare.sh: the conformance kit at each
+# precision, the GPU tests, block and GEMM timings (CUDA events), the bench of CLIP ViT-B/16 (fused blocks against
+# blocks composed from operations) and ViT-L/14-336, and classify on the GPU.
+# Writes env.txt, kit.txt, tests.txt, gemm.txt, bench.txt and classify.txt under $OUT; every step is bounded by a
+# timeout.
 set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 { nvidia-smi; ldconfig -p | grep -E 'cublas\.so|nvrtc\.so|libcuda\.'; nproc; } > "$OUT/env.txt" 2>&1
@@ -15,17 +17,19 @@ kit() { step kit "$@"; timeout 40 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -
 bench() { step bench "$@"; timeout 45 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.cli/dev.visiontower.cli.Main bench \
         --backends jcuda --device cuda --batch 1,32,128 --warmup 3 --iters 10 "$@"; echo "exit $?"; }
 { step backends; timeout 40 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.cli/dev.visiontower.cli.Main backends; } >> "$OUT/env.txt" 2>&1
-{ kit --dtype float32; kit --dtype bfloat16; kit --dtype float32 --option tf32=true; kit --dtype float16; } > "$OUT/kit.txt" 2>&1
+{ kit --dtype bfloat16; kit --dtype float16; kit --dtype float32; } > "$OUT/kit.txt" 2>&1
 {
   step junit
-  timeout 100 "$J" $JO -jar .device/test/junit-platform-console-standalone-1.14.4.jar \
+  timeout 150 "$J" $JO -jar .device/test/junit-platform-console-standalone-1.14.4.jar \
     -cp .device/test/classes:$(ls $M/*.jar | tr '\n' ':') \
     --select-class dev.visiontower.backend.jcuda.CudaGpuTest --select-class dev.visiontower.backend.jcuda.JCudaProviderTest \
     --details=tree --disable-banner
 } > "$OUT/tests.txt" 2>&1
-{ step ops; timeout 40 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.backend.jcuda/dev.visiontower.backend.jcuda.GemmBenchmark ops bf16 bf16-unfused;
-  step gemm; timeout 60 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.backend.jcuda/dev.visiontower.backend.jcuda.GemmBenchmark 25216 bf16 bf16-wide fp16 fp16-wide tf32; } > "$OUT/gemm.txt" 2>&1
-{ bench --preset clip-vit-b-16 --dtype bfloat16; bench --preset clip-vit-b-16 --dtype bfloat16 --option tile=wide;
-  bench --preset clip-vit-b-16 --dtype float16; bench --preset clip-vit-b-16 --dtype float32 --option tf32=true;
-  bench --preset clip-vit-l-14-336 --dtype bfloat16; bench --preset clip-vit-l-14-336 --dtype float32 --option tf32=true; } > "$OUT/bench.txt" 2>&1
+G() { timeout 60 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.backend.jcuda/dev.visiontower.backend.jcuda.GemmBenchmark "$@"; }
+{ step block; G block bf16-ops bf16-fused fp16-fused;
+  step gemm; G 25216 bf16 bf16-wmma fp16; } > "$OUT/gemm.txt" 2>&1
+{ bench --preset clip-vit-b-16 --dtype bfloat16 --option block=ops; bench --preset clip-vit-b-16 --dtype bfloat16;
+  bench --preset clip-vit-b-16 --dtype float16; bench --preset clip-vit-l-14-336 --dtype bfloat16; } > "$OUT/bench.txt" 2>&1
+{ step classify; timeout 60 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.cli/dev.visiontower.cli.Main classify \
+    --device cuda --dtype bfloat16 --model samples/model samples/images/*.png; echo "exit $?"; } > "$OUT/classify.txt" 2>&1
 echo done

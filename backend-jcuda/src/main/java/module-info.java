@@ -13,8 +13,10 @@
  *       (JIT-compile the shipped PTX), {@code nvrtc}.</li>
  *   <li>{@code pipeline}: {@code true} (default) to use the cp.async-pipelined tensor-core kernels where a product's
  *       layout allows, {@code false} for the simpler ones (for comparison).</li>
- *   <li>{@code tile}: {@code narrow} (default, 128 x 128) or {@code wide} (128 x 256) block tiles for pipelined
- *       16-bit products.</li>
+ *   <li>{@code tile}: {@code mma} (default: mma.sync with ldmatrix, 128 x 128 tiles of 4 warps), {@code narrow}
+ *       (WMMA 128 x 128) or {@code wide} (WMMA 128 x 256) kernels for pipelined 16-bit products.</li>
+ *   <li>{@code block}: {@code fused} (default) runs bfloat16/float16 transformer blocks (no q/k norm, head size 64 or
+ *       128) as a few kernels with fused epilogues and no permutes; {@code ops} composes them from operations.</li>
  *   <li>{@code attention}: {@code fused} (default) runs bfloat16/float16 attention with head size 64 or 128 as one
  *       FlashAttention-style kernel; {@code unfused} materialises the scores (float32 always does).</li>
  * </ul>

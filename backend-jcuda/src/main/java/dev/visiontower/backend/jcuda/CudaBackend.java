@@ -40,12 +40,15 @@ public final class CudaBackend implements Backend, Ops {
     private final String gemmNote;
     /** Whether 16-bit attention with head size 64 or 128 runs as one fused kernel. */
     private final boolean fusedAttention;
+    /** Whether 16-bit transformer blocks run as {@link FusedBlock}s (option {@code block=fused}). */
+    private final boolean fusedBlocks;
     private volatile boolean closed;
 
     CudaBackend(BackendOptions options, CudaDriver.Gpu gpu, String gemmChoice, boolean tf32, String kernelMode,
-                boolean pipeline, boolean fusedAttention, boolean wideTiles) {
+                boolean pipeline, boolean fusedAttention, String tile, boolean fusedBlocks) {
         this.options = options;
         this.fusedAttention = fusedAttention;
+        this.fusedBlocks = fusedBlocks;
         this.gpu = gpu;
         current();
         this.kernels = Kernels.load(gpu, kernelMode);
@@ -68,7 +71,7 @@ public final class CudaBackend implements Backend, Ops {
                 note = " (cuBLAS unavailable: " + err + ")";
             }
         }
-        this.gemm = g != null ? g : new Gemm.Own(kernels, stream, pipeline, wideTiles);
+        this.gemm = g != null ? g : new Gemm.Own(kernels, stream, pipeline, tile);
         this.gemmNote = note;
         switch (options.dtype()) {
             case BFLOAT16: precision = Gemm.Precision.BF16; break;
@@ -104,11 +107,31 @@ public final class CudaBackend implements Backend, Ops {
         return this;
     }
 
+    /** Fused transformer blocks for 16-bit compute (see {@link FusedBlock}); the reference layers otherwise. */
+    @Override
+    public dev.visiontower.api.nn.LayerFactory layers() {
+        boolean low = precision == Gemm.Precision.BF16 || precision == Gemm.Precision.FP16;
+        return low && fusedBlocks ? new CudaLayers(this) : dev.visiontower.api.nn.LayerFactory.DEFAULT;
+    }
+
+    Gemm.Precision precision() {
+        return precision;
+    }
+
+    Kernels kernels() {
+        return kernels;
+    }
+
+    CUstream stream() {
+        return stream;
+    }
+
     /** GPU, GEMM engine and precision, kernel source: what {@code visiontower backends} and benchmarks print. */
     public String describe() {
         boolean low = precision == Gemm.Precision.BF16 || precision == Gemm.Precision.FP16;
         return gpu.name() + " (" + gpu.arch() + "); GEMM: " + gemm.describe() + gemmNote + ", " + precision
                 + "; attention: " + (low && fusedAttention ? "fused for head sizes 64 and 128" : "unfused")
+                + (low && fusedBlocks ? "; transformer blocks: fused (mma.sync products with epilogues)" : "")
                 + "; kernels: " + kernels.origin;
     }
 
@@ -274,6 +297,19 @@ public final class CudaBackend implements Backend, Ops {
         return alloc(shape, dtype, true, false);
     }
 
+    /** A float32 tensor in the current scope, for layers of this package. */
+    CudaTensor allocTensor(long[] shape) {
+        checkOpenBackend();
+        return alloc(shape, DType.FLOAT32, true, false);
+    }
+
+    /** Raw device memory from the caching allocator; give it back with {@link #freeBlock}. */
+    CudaAllocator.Block allocBlock(long bytes) {
+        checkOpenBackend();
+        current();
+        return allocator.allocate(bytes);
+    }
+
     void freeBlock(CudaAllocator.Block b) {
         current();
         allocator.free(b);
@@ -334,7 +370,7 @@ public final class CudaBackend implements Backend, Ops {
         return r;
     }
 
-    private static long[] broadcastShape(long[] a, long[] b, String op) {
+    static long[] broadcastShape(long[] a, long[] b, String op) {
         int n = Math.max(a.length, b.length);
         long[] out = new long[n];
         for (int i = 0; i < n; i++) {
@@ -350,7 +386,7 @@ public final class CudaBackend implements Backend, Ops {
     }
 
     /** Strides of {@code shape} read as {@code target} (right-aligned, 0 where broadcast). */
-    private static long[] broadcastStrides(long[] shape, long[] target) {
+    static long[] broadcastStrides(long[] shape, long[] target) {
         long[] own = strides(shape);
         long[] s = new long[target.length];
         int off = target.length - shape.length;
@@ -733,7 +769,8 @@ public final class CudaBackend implements Backend, Ops {
             String name = (precision == Gemm.Precision.BF16 ? "vt_flash_bf16_d" : "vt_flash_f16_d") + d;
             kernels.launch(stream, name, toInt((nq + 63) / 64, "query tiles"), (int) batch, 1, 128, smem,
                     qq.ptr(), kk.ptr(), vv.ptr(), out.ptr(), mm == null ? null : mm.ptr(), ms[0], ms[1], ms[2], ms[3],
-                    (int) h, toInt(nq, "queries"), toInt(nk, "keys"), (float) scale, causal ? 1 : 0);
+                    (int) h, toInt(nq, "queries"), toInt(nk, "keys"), (float) scale, causal ? 1 : 0,
+                    h * nq * dh, nq * dh, dh, h * nk * dh, nk * dh, dh, h * nq * dh, nq * dh, dh);
             done(qq, q);
             done(kk, k);
             done(vv, v);

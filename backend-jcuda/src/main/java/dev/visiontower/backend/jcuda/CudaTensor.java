@@ -42,6 +42,8 @@ final class CudaTensor extends AbstractTensor {
     final boolean parameter;
     /** A parameter's 16-bit copy (the backend's one precision) for tensor-core products, made on first use. */
     private CudaAllocator.Block lowp;
+    /** Device data derived from this parameter (e.g. a fused block's concatenated weights), freed with it. */
+    private java.util.Map<String, CudaAllocator.Block> derived;
 
     CudaTensor(CudaBackend backend, TensorRegistry registry, Storage storage, long[] shape, DType dtype,
                boolean scoped, boolean parameter) {
@@ -76,6 +78,20 @@ final class CudaTensor extends AbstractTensor {
         return lowp.ptr();
     }
 
+    /** The device data cached under {@code key}, made by {@code make} on first use; freed when this tensor closes. */
+    synchronized CUdeviceptr derived(String key, java.util.function.Supplier<CudaAllocator.Block> make) {
+        checkOpen();
+        if (derived == null) {
+            derived = new java.util.HashMap<>();
+        }
+        CudaAllocator.Block b = derived.get(key);
+        if (b == null) {
+            b = make.get();
+            derived.put(key, b);
+        }
+        return b.ptr();
+    }
+
     @Override
     public Backend backend() {
         return backend;
@@ -94,6 +110,10 @@ final class CudaTensor extends AbstractTensor {
             if (lowp != null) {
                 backend.freeBlock(lowp);
                 lowp = null;
+            }
+            if (derived != null) {
+                derived.values().forEach(backend::freeBlock);
+                derived = null;
             }
         }
     }

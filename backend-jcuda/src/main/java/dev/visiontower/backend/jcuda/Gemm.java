@@ -69,22 +69,26 @@ abstract class Gemm {
 
         @Override
         String describe() {
+            String tiles = tile.equals("mma") ? "; bf16/fp16 NT products on mma.sync + ldmatrix 128x128 tiles)"
+                    : tile.equals("wide") ? ", 128x256 tiles)" : ")";
             return "own kernels (float32 tiles on CUDA cores; TF32/bf16/fp16 WMMA tiles on tensor cores"
-                    + (pipeline ? ", cp.async-pipelined where K allows" + (wide ? ", 128x256 tiles)" : ")")
-                            : ", unpipelined)");
+                    + (pipeline ? ", cp.async-pipelined where K allows" + tiles : ", unpipelined)");
         }
 
         /** Whether the pipelined tensor-core kernels (cp.async, multi-stage) are used where they apply. */
         private final boolean pipeline;
 
-        /** Whether 16-bit products use 128 x 256 block tiles instead of 128 x 128. */
-        private final boolean wide;
+        /**
+         * Which pipelined kernel computes 16-bit NT products: {@code narrow} (WMMA, 128 x 128 tiles), {@code wide}
+         * (WMMA, 128 x 256) or {@code mma} (mma.sync with ldmatrix, 128 x 128 tiles of 4 warps).
+         */
+        private final String tile;
 
-        Own(Kernels kernels, CUstream stream, boolean pipeline, boolean wide) {
+        Own(Kernels kernels, CUstream stream, boolean pipeline, String tile) {
             this.kernels = kernels;
             this.stream = stream;
             this.pipeline = pipeline;
-            this.wide = wide;
+            this.tile = tile;
         }
 
         @Override
@@ -112,9 +116,15 @@ abstract class Gemm {
                 return;
             }
             if (a16 != null && b16 != null && wants16BitCopies(p, transB, k)) {
+                if (tile.equals("mma")) {
+                    int smem = 4 * 2 * BM * (BK + 8) * 2;
+                    kernels.launch(stream, p == Precision.BF16 ? "vt_gemm_mma_bf16_nt" : "vt_gemm_mma_f16_nt", gx, gy,
+                            batch, 128, smem, a16, b16, c, bias, m, n, k, sA, sB, sC, alpha);
+                    return;
+                }
                 String name = p == Precision.BF16 ? "vt_gemm_pipe_bf16_nt" : "vt_gemm_pipe_f16_nt";
                 int smem = 4 * 2 * BM * (BK + 8) * 2;
-                if (wide) {
+                if (tile.equals("wide")) {
                     name += "_wide";
                     gx = (n + 2 * BM - 1) / (2 * BM);
                     smem = 3 * 3 * BM * (BK + 8) * 2;

@@ -18,7 +18,8 @@ import java.util.Random;
  * The GEMM engine on the products of a ViT forward, timed on the GPU with CUDA events after warm-up:
  * {@code java -p <mods> -m dev.visiontower.backend.jcuda/dev.visiontower.backend.jcuda.GemmBenchmark [rows]
  * [mode...]} where a mode is fp32, tf32, bf16 or fp16, optionally suffixed {@code -unpipelined} for the simpler
- * tensor-core kernels or {@code -wide} for 128 x 256 tiles (default: all four, the wide and unpipelined variants) and rows defaults to 25,216
+ * tensor-core kernels, {@code -wmma} or {@code -wide} for the 128 x 128 or 128 x 256 WMMA kernels instead of the
+ * mma.sync ones (default: all four, then the WMMA and unpipelined variants) and rows defaults to 25,216
  * (ViT-B/16 at batch 128: 128 x 197 tokens). Prints TFLOP/s and the fraction of the GPU's dense peak.
  */
 public final class GemmBenchmark {
@@ -32,14 +33,20 @@ public final class GemmBenchmark {
             }
             return;
         }
+        if (args.length > 0 && args[0].equals("block")) {
+            for (int i = 1; i < args.length; i++) {
+                block(args[i]);
+            }
+            return;
+        }
         int rows = args.length > 0 ? Integer.parseInt(args[0]) : 128 * 197;
         List<String> modes = new ArrayList<>();
         for (int i = 1; i < args.length; i++) {
             modes.add(args[i]);
         }
         if (modes.isEmpty()) {
-            modes = List.of("fp32", "tf32", "bf16", "fp16", "bf16-wide", "fp16-wide", "tf32-unpipelined",
-                    "bf16-unpipelined");
+            modes = List.of("fp32", "tf32", "bf16", "fp16", "bf16-wmma", "fp16-wmma", "bf16-wide", "fp16-wide",
+                    "tf32-unpipelined", "bf16-unpipelined");
         }
         int[][] shapes = {{rows, 768, 2304}, {rows, 768, 3072}, {rows, 3072, 768}, {4096, 4096, 4096}};
         String[] names = {"qkv", "fc1", "fc2", "square"};
@@ -50,7 +57,7 @@ public final class GemmBenchmark {
             DType dt = mode.startsWith("bf16") ? DType.BFLOAT16 : mode.startsWith("fp16") ? DType.FLOAT16 : DType.FLOAT32;
             Map<String, String> extra = Map.of("tf32", Boolean.toString(mode.startsWith("tf32")), "gemm", gemm,
                     "pipeline", Boolean.toString(!mode.endsWith("-unpipelined")),
-                    "tile", mode.endsWith("-wide") ? "wide" : "narrow");
+                    "tile", mode.endsWith("-wide") ? "wide" : mode.endsWith("-wmma") ? "narrow" : "mma");
             try (CudaBackend b = (CudaBackend) new JCudaBackendProvider().open(
                     new BackendOptions(Device.cuda(0), dt, 0, extra))) {
                 if (mode.equals(modes.get(0))) {
@@ -123,6 +130,63 @@ public final class GemmBenchmark {
                         }
                     }) / 10;
                     System.out.printf(Locale.ROOT, "%-17s %-32s %10.3f ms%n", mode, e.getKey(), ms);
+                }
+            }
+        }
+    }
+
+    /**
+     * One CLIP ViT-B/16 transformer block at batch 128 (random weights), as the backend's fused block or composed
+     * from operations: mode {@code bf16|fp16} suffixed {@code -fused} or {@code -ops}.
+     */
+    static void block(String mode) {
+        DType dt = mode.startsWith("fp16") ? DType.FLOAT16 : DType.BFLOAT16;
+        dev.visiontower.api.nn.VitConfig cfg = dev.visiontower.api.nn.VitPresets.clipVitB16();
+        dev.visiontower.api.nn.BlockSpec spec = dev.visiontower.api.nn.BlockSpec.of(cfg);
+        try (CudaBackend b = (CudaBackend) new JCudaBackendProvider().open(new BackendOptions(Device.cuda(0), dt, 0,
+                Map.of("block", mode.endsWith("-ops") ? "ops" : "fused")))) {
+            dev.visiontower.api.nn.RandomWeights rw = dev.visiontower.api.nn.RandomWeights.of(cfg, 5);
+            Map<String, Tensor> weights = new java.util.LinkedHashMap<>();
+            for (String name : dev.visiontower.api.nn.VisionTransformer.parameterShapes(cfg).keySet()) {
+                if (name.startsWith("blocks.0.")) {
+                    weights.put(name.substring("blocks.0.".length()), b.parameter(name, rw.load(name)));
+                }
+            }
+            try (dev.visiontower.api.nn.Parameters p = new dev.visiontower.api.nn.Parameters(weights);
+                 TensorScope scope = b.newScope()) {
+                dev.visiontower.api.nn.TransformerBlock blk = b.layers().block(spec, p, b.ops());
+                int batch = 128;
+                int n = 197;
+                Tensor x = b.fromHost(HostTensor.ofFloats(fill(new Random(3), batch * n * 768), batch, n, 768));
+                Runnable once = () -> {
+                    try (TensorScope inner = b.newScope()) {
+                        blk.forward(x, null);
+                    }
+                };
+                for (int i = 0; i < 3; i++) {
+                    once.run();
+                }
+                float ms = b.timeOnDevice(() -> {
+                    for (int i = 0; i < 10; i++) {
+                        once.run();
+                    }
+                }) / 10;
+                long t = (long) batch * n;
+                double flops = 2.0 * t * (4L * 768 * 768 + 2L * 768 * 3072) + 4.0 * batch * 12 * n * n * 64;
+                System.out.printf(Locale.ROOT, "%-17s %-32s %10.3f ms %8.1f TFLOP/s (%s)%n", mode,
+                        "ViT-B/16 block [128,197,768]", ms, flops / (ms / 1e3) / 1e12, blk.getClass().getSimpleName());
+                if (blk instanceof FusedBlock) {
+                    FusedBlock fb = (FusedBlock) blk;
+                    FusedBlock.profile = true;
+                    try {
+                        for (int i = 0; i < 10; i++) {
+                            once.run();
+                        }
+                    } finally {
+                        FusedBlock.profile = false;
+                    }
+                    fb.stages.forEach((stage, total) -> System.out.printf(Locale.ROOT, "%-17s   %-30s %10.3f ms%n",
+                            mode, stage, total / 10));
                 }
             }
         }

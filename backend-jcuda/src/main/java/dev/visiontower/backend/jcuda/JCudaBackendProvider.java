@@ -110,7 +110,8 @@ public final class JCudaBackendProvider implements BackendProvider {
         String tf32 = option(options, "tf32", "false");
         String pipeline = option(options, "pipeline", "true");
         String attention = option(options, "attention", "fused");
-        String tile = option(options, "tile", "narrow");
+        String tile = option(options, "tile", "mma");
+        String block = option(options, "block", "fused");
         if (!List.of("auto", "cublas", "own").contains(gemm)) {
             throw new InvalidInputException("jcuda: option gemm must be auto, cublas or own, got '" + gemm + "'");
         }
@@ -120,8 +121,11 @@ public final class JCudaBackendProvider implements BackendProvider {
         if (!List.of("true", "false").contains(tf32)) {
             throw new InvalidInputException("jcuda: option tf32 must be true or false, got '" + tf32 + "'");
         }
-        if (!List.of("narrow", "wide").contains(tile)) {
-            throw new InvalidInputException("jcuda: option tile must be narrow or wide, got '" + tile + "'");
+        if (!List.of("narrow", "wide", "mma").contains(tile)) {
+            throw new InvalidInputException("jcuda: option tile must be narrow, wide or mma, got '" + tile + "'");
+        }
+        if (!List.of("fused", "ops").contains(block)) {
+            throw new InvalidInputException("jcuda: option block must be fused or ops, got '" + block + "'");
         }
         if (!List.of("fused", "unfused").contains(attention)) {
             throw new InvalidInputException("jcuda: option attention must be fused or unfused, got '" + attention + "'");
@@ -131,6 +135,6 @@ public final class JCudaBackendProvider implements BackendProvider {
         }
         CudaDriver.Gpu gpu = CudaDriver.gpus().get(options.device().index());
         return new CudaBackend(options, gpu, gemm, tf32.equals("true"), kernels, pipeline.equals("true"),
-                attention.equals("fused"), tile.equals("wide"));
+                attention.equals("fused"), tile, block.equals("fused"));
     }
 }

@@ -3,7 +3,8 @@
 // Built to PTX with nvcc at build time where the CUDA toolkit is installed (shipped in the jar as kernels.ptx), or
 // compiled at run time with NVRTC. Every entry point is extern "C" so the backend finds it by name. Tensors are dense
 // row-major float32 (or int64 for indices); matrix products may compute on tensor cores in TF32, bfloat16 or float16
-// with float32 accumulation. Sizes are 64-bit where a tensor can exceed 2^31 elements.
+// with float32 accumulation, and the fused transformer block keeps its intermediates in bfloat16/float16. Sizes are
+// 64-bit where a tensor can exceed 2^31 elements.
 //
 // No standard headers beyond the CUDA ones NVRTC provides itself.
 
@@ -39,6 +40,29 @@ __device__ __forceinline__ long long offsetOf(long long i, const Layout& l) {
         off += c * l.stride[d];
     }
     return off;
+}
+
+// Loads and stores of float32, bfloat16 or float16 through float32.
+__device__ __forceinline__ float toF(float v) { return v; }
+__device__ __forceinline__ float toF(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ __forceinline__ float toF(__half v) { return __half2float(v); }
+template <typename TO> __device__ __forceinline__ TO fromF(float v);
+template <> __device__ __forceinline__ float fromF<float>(float v) { return v; }
+template <> __device__ __forceinline__ __nv_bfloat16 fromF<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+template <> __device__ __forceinline__ __half fromF<__half>(float v) { return __float2half_rn(v); }
+
+__device__ __forceinline__ float vt_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+// The MLP activations: 0 quick_gelu, 1 gelu (erf), 2 gelu (tanh approximation).
+__device__ __forceinline__ float vt_activation(float v, int op) {
+    switch (op) {
+        case 0: return v * vt_sigmoid(1.702f * v);
+        case 1: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+        default: {
+            float u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
+            return 0.5f * v * (1.0f + tanhf(u));
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -112,21 +136,15 @@ extern "C" __global__ void vt_bias_residual(float* __restrict__ out, const float
     }
 }
 
-__device__ __forceinline__ float vt_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-
 // op: 0 quick_gelu, 1 gelu (erf), 2 gelu (tanh), 3 scale by p, 4 exp, 5 log_sigmoid, 6 equal_to p
 extern "C" __global__ void vt_unary(float* __restrict__ out, const float* __restrict__ x, long long n, int op, float p) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
         float v = x[i];
         float r;
         switch (op) {
-            case 0: r = v * vt_sigmoid(1.702f * v); break;
-            case 1: r = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); break;
-            case 2: {
-                float u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
-                r = 0.5f * v * (1.0f + tanhf(u));
-                break;
-            }
+            case 0:
+            case 1:
+            case 2: r = vt_activation(v, op); break;
             case 3: r = v * p; break;
             case 4: r = expf(v); break;
             case 5: r = fminf(v, 0.0f) - log1pf(expf(-fabsf(v))); break;
@@ -188,13 +206,14 @@ __device__ float blockMax(float v, float* scratch) {
     return t;
 }
 
-// LayerNorm over the last dimension (biased variance, two passes for accuracy).
-extern "C" __global__ void vt_layer_norm(float* __restrict__ out, const float* __restrict__ x,
-                                         const float* __restrict__ w, const float* __restrict__ b,
-                                         long long cols, float eps) {
+// LayerNorm over the last dimension (biased variance, two passes for accuracy); the output is float32, or bfloat16 /
+// float16 when it only feeds a 16-bit matrix product (the fused transformer block).
+template <typename TO>
+__device__ void layerNormRow(TO* __restrict__ out, const float* __restrict__ x, const float* __restrict__ w,
+                             const float* __restrict__ b, long long cols, float eps) {
     __shared__ float scratch[32];
     const float* row = x + blockIdx.x * cols;
-    float* o = out + blockIdx.x * cols;
+    TO* o = out + blockIdx.x * cols;
     float s = 0.0f;
     for (long long c = threadIdx.x; c < cols; c += blockDim.x) s += row[c];
     float mean = blockSum(s, scratch) / (float) cols;
@@ -208,23 +227,38 @@ extern "C" __global__ void vt_layer_norm(float* __restrict__ out, const float* _
         float v = (row[c] - mean) * inv;
         if (w != nullptr) v *= w[c];
         if (b != nullptr) v += b[c];
-        o[c] = v;
+        o[c] = fromF<TO>(v);
     }
 }
 
-extern "C" __global__ void vt_rms_norm(float* __restrict__ out, const float* __restrict__ x,
-                                       const float* __restrict__ w, long long cols, float eps) {
+template <typename TO>
+__device__ void rmsNormRow(TO* __restrict__ out, const float* __restrict__ x, const float* __restrict__ w,
+                           long long cols, float eps) {
     __shared__ float scratch[32];
     const float* row = x + blockIdx.x * cols;
-    float* o = out + blockIdx.x * cols;
+    TO* o = out + blockIdx.x * cols;
     float q = 0.0f;
     for (long long c = threadIdx.x; c < cols; c += blockDim.x) q += row[c] * row[c];
     float inv = rsqrtf(blockSum(q, scratch) / (float) cols + eps);
     for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
         float v = row[c] * inv;
-        o[c] = w != nullptr ? v * w[c] : v;
+        o[c] = fromF<TO>(w != nullptr ? v * w[c] : v);
     }
 }
+
+#define VT_NORMS(SUFFIX, TO)                                                                                         \
+    extern "C" __global__ void vt_layer_norm##SUFFIX(TO* __restrict__ out, const float* __restrict__ x,               \
+            const float* __restrict__ w, const float* __restrict__ b, long long cols, float eps) {                    \
+        layerNormRow<TO>(out, x, w, b, cols, eps);                                                                    \
+    }                                                                                                                 \
+    extern "C" __global__ void vt_rms_norm##SUFFIX(TO* __restrict__ out, const float* __restrict__ x,                 \
+            const float* __restrict__ w, long long cols, float eps) {                                                 \
+        rmsNormRow<TO>(out, x, w, cols, eps);                                                                         \
+    }
+
+VT_NORMS(, float)
+VT_NORMS(_bf16, __nv_bfloat16)
+VT_NORMS(_f16, __half)
 
 // Softmax (log = 0) or log-softmax (log = 1) over the last dimension, with an optional scale, additive mask and
 // causal masking for attention scores laid out as [B, H, Nq, Nk] rows. The mask is read through its strides over
@@ -809,6 +843,264 @@ VT_GEMM_PIPE(vt_gemm_pipe_tf32_nt, wmma::precision::tf32, 3, 2)
 VT_GEMM_PIPE(vt_gemm_pipe_bf16_nt_wide, __nv_bfloat16, 3, 4)
 VT_GEMM_PIPE(vt_gemm_pipe_f16_nt_wide, __half, 3, 4)
 
+// Tensor-core products on raw mma.sync instructions (m16n8k16, bfloat16 or float16 operands, float32 accumulation)
+// with ldmatrix fragment loads, for NT layouts whose operands are 16-bit copies (A [M, K], B [N, K], row-major):
+// 128 x 128 x 32 block tiles, 4 warps of 64 x 64 (32 mma per 16-deep step against 8 ldmatrix), cp.async pipeline of
+// STAGES tiles; shared rows padded to 80 bytes so the eight rows an ldmatrix reads fall in distinct banks. The
+// epilogue goes through shared memory (see below). Needs K a multiple of 8 and 16-byte aligned operands (host-checked).
+namespace vt {
+
+template <typename T> struct Mma;
+template <> struct Mma<__nv_bfloat16> {
+    __device__ __forceinline__ static void run(float* c, const unsigned* a, const unsigned* b) {
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                     "{%0,%1,%2,%3};\n"
+                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+    }
+};
+template <> struct Mma<__half> {
+    __device__ __forceinline__ static void run(float* c, const unsigned* a, const unsigned* b) {
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                     "{%0,%1,%2,%3};\n"
+                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+    }
+};
+
+// Four 8 x 8 16-bit matrices from shared memory; lanes 8i..8i+7 give the row addresses of matrix i.
+__device__ __forceinline__ void ldmatrixX4(unsigned* r, const void* smem) {
+    unsigned s = (unsigned) __cvta_generic_to_shared(smem);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(s));
+}
+
+// v[0..7] += / *= eight floats at a 16-byte aligned address.
+__device__ __forceinline__ void add8(float* v, const float* p) {
+    float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
+    v[0] += a.x; v[1] += a.y; v[2] += a.z; v[3] += a.w; v[4] += b.x; v[5] += b.y; v[6] += b.z; v[7] += b.w;
+}
+__device__ __forceinline__ void mul8(float* v, const float* p) {
+    float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
+    v[0] *= a.x; v[1] *= a.y; v[2] *= a.z; v[3] *= a.w; v[4] *= b.x; v[5] *= b.y; v[6] *= b.z; v[7] *= b.w;
+}
+
+// Two floats rounded to a 16-bit pair, as the 32-bit word that holds them (lower address first).
+template <typename TO> __device__ __forceinline__ unsigned pack2(float a, float b);
+template <> __device__ __forceinline__ unsigned pack2<__nv_bfloat16>(float a, float b) {
+    __nv_bfloat162 p = __floats2bfloat162_rn(a, b);
+    return *reinterpret_cast<unsigned*>(&p);
+}
+template <> __device__ __forceinline__ unsigned pack2<__half>(float a, float b) {
+    __half2 p = __floats2half2_rn(a, b);
+    return *reinterpret_cast<unsigned*>(&p);
+}
+
+// What the product's epilogue does to v = alpha * (A B^T)[m, n] + bias[n], in this order: the MLP activation
+// (act >= 0, codes of vt_activation), a per-column scale (layer scale), a residual [M, N] added; then the value is
+// stored as TO at row-major [M, N], or, with heads > 0, into three planes q, k, v of [B, heads, tokens, headDim]
+// (columns are q | k | v of heads * headDim each, rows are batch-major tokens): the attention's input layout.
+struct Epilogue {
+    const float* scale;
+    const float* residual;
+    int act;
+    int heads;
+    int tokens;
+    int headDim;
+};
+
+template <typename T, int STAGES, typename TO>
+__device__ void gemmMma(const T* __restrict__ A, const T* __restrict__ B, TO* __restrict__ C,
+                        const float* __restrict__ bias, int M, int N, int K, long long sA, long long sB, long long sC,
+                        float alpha, Epilogue ep) {
+    constexpr int TM = 128, TN = 128, TK = 32, LD = TK + 8;
+    constexpr int STAGE = (TM + TN) * LD;
+    extern __shared__ __align__(128) unsigned char smemRaw[];
+    T* sm = reinterpret_cast<T*>(smemRaw);
+
+    const T* a = A + blockIdx.z * sA;
+    const T* b = B + blockIdx.z * sB;
+    TO* c = C + blockIdx.z * sC;
+    int m0 = blockIdx.y * TM, n0 = blockIdx.x * TN;
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    int wm = (warp / 2) * 64, wn = (warp % 2) * 64;
+
+    float acc[4][8][4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+
+    int kTiles = (K + TK - 1) / TK;
+    // 128 rows x 4 chunks of 8 elements per operand and stage: 4 chunks of each per thread.
+    auto load = [&](int slot, int kt) {
+        T* sa = sm + slot * STAGE;
+        T* sb = sa + TM * LD;
+        int k0 = kt * TK;
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            int idx = threadIdx.x + e * 128;
+            int r = idx / 4;
+            int ck = (idx % 4) * 8;
+            int gk = k0 + ck;
+            int gm = m0 + r;
+            bool va = gm < M && gk < K;
+            cpAsync16(sa + r * LD + ck, va ? a + (long long) gm * K + gk : a, va);
+            int gn = n0 + r;
+            bool vb = gn < N && gk < K;
+            cpAsync16(sb + r * LD + ck, vb ? b + (long long) gn * K + gk : b, vb);
+        }
+    };
+
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s) {
+        if (s < kTiles) load(s, s);
+        cpAsyncCommit();
+    }
+    // Per-lane ldmatrix row offsets: A matrices (rows 0-7 | 8-15) x (k 0-7 | 8-15) give a0..a3; B matrices
+    // (n 0-7, k 0-7), (n 0-7, k 8-15), (n 8-15, k 0-7), (n 8-15, k 8-15) give b0, b1 of two n8 tiles.
+    int aRow = wm + (lane % 16), aCol = (lane / 16) * 8;
+    int bRow = wn + (lane / 16) * 8 + (lane % 8), bCol = ((lane / 8) % 2) * 8;
+    for (int kt = 0; kt < kTiles; ++kt) {
+        cpAsyncWait<STAGES - 2>();
+        __syncthreads();
+        int next = kt + STAGES - 1;
+        if (next < kTiles) load(next % STAGES, next);
+        cpAsyncCommit();
+        const T* sa = sm + (kt % STAGES) * STAGE;
+        const T* sb = sa + TM * LD;
+#pragma unroll
+        for (int kk = 0; kk < TK; kk += 16) {
+            unsigned af[4][4], bf[8][2];
+#pragma unroll
+            for (int i = 0; i < 4; ++i) ldmatrixX4(af[i], sa + (aRow + 16 * i) * LD + kk + aCol);
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                unsigned r[4];
+                ldmatrixX4(r, sb + (bRow + 16 * j) * LD + kk + bCol);
+                bf[2 * j][0] = r[0];
+                bf[2 * j][1] = r[1];
+                bf[2 * j + 1][0] = r[2];
+                bf[2 * j + 1][1] = r[3];
+            }
+#pragma unroll
+            for (int i = 0; i < 4; ++i)
+#pragma unroll
+                for (int j = 0; j < 8; ++j) Mma<T>::run(acc[i][j], af[i], bf[j]);
+        }
+    }
+    cpAsyncWait<0>();
+
+    // Epilogue through shared memory, so that global reads and writes are whole 16-byte vectors: the warps park
+    // alpha * acc in a [128][132] float tile (accumulator (i, j) holds rows g and g + 8, columns 2t and 2t + 1 of its
+    // 16 x 8 piece), then every thread finishes runs of 8 columns of a row (bias, activation, scale, residual) and
+    // stores them.
+    __syncthreads();
+    constexpr int LDC = TN + 4;
+    float* cs = reinterpret_cast<float*>(smemRaw);
+    {
+        int g = lane / 4, t = lane % 4;
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+#pragma unroll
+            for (int j = 0; j < 8; ++j)
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    int r = wm + 16 * i + g + 8 * h, cc = wn + 8 * j + 2 * t;
+                    *reinterpret_cast<float2*>(cs + r * LDC + cc) =
+                        make_float2(alpha * acc[i][j][2 * h], alpha * acc[i][j][2 * h + 1]);
+                }
+    }
+    __syncthreads();
+    bool scatter = ep.heads > 0;
+    int width = scatter ? N / 3 : N;
+    // 16-byte stores need every run of 8 to be contiguous and aligned in the destination
+    bool vec = scatter ? ep.headDim % 8 == 0 && width % 8 == 0 : N % (16 / (int) sizeof(TO)) == 0;
+    auto dst = [&](int gm, int gn) -> long long {
+        if (!scatter) return (long long) gm * N + gn;
+        int which = gn / width, cw = gn - which * width;
+        int hh = cw / ep.headDim;
+        long long bb = gm / ep.tokens, nn = gm - bb * ep.tokens;
+        return which * (long long) M * width + ((bb * ep.heads + hh) * ep.tokens + nn) * ep.headDim
+               + (cw - hh * ep.headDim);
+    };
+    // bias, scale and residual rows are read as float4 pairs where whole runs of 8 are aligned
+    bool vecIn = N % 4 == 0;
+#pragma unroll 4
+    for (int e = 0; e < TM * TN / 8 / 128; ++e) {
+        int idx = threadIdx.x + e * 128;
+        int r = idx / (TN / 8), cc = (idx % (TN / 8)) * 8;
+        int gm = m0 + r, gn = n0 + cc;
+        if (gm >= M || gn >= N) continue;
+        float4 lo = *reinterpret_cast<const float4*>(cs + r * LDC + cc);
+        float4 hi = *reinterpret_cast<const float4*>(cs + r * LDC + cc + 4);
+        float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+        int cols = min(8, N - gn);
+        const float* res = ep.residual != nullptr ? ep.residual + (long long) gm * N + gn : nullptr;
+        if (vecIn && cols == 8) {
+            if (bias != nullptr) add8(v, bias + gn);
+            if (ep.act >= 0) {
+#pragma unroll
+                for (int q = 0; q < 8; ++q) v[q] = vt_activation(v[q], ep.act);
+            }
+            if (ep.scale != nullptr) mul8(v, ep.scale + gn);
+            if (res != nullptr) add8(v, res);
+        } else {
+#pragma unroll
+            for (int q = 0; q < 8; ++q) {
+                if (q < cols) {
+                    float x = v[q];
+                    if (bias != nullptr) x += bias[gn + q];
+                    if (ep.act >= 0) x = vt_activation(x, ep.act);
+                    if (ep.scale != nullptr) x *= ep.scale[gn + q];
+                    if (res != nullptr) x += res[q];
+                    v[q] = x;
+                }
+            }
+        }
+        if (vec && cols == 8) {
+            TO* p = c + dst(gm, gn);
+            if constexpr (sizeof(TO) == 4) {
+                reinterpret_cast<float4*>(p)[0] = make_float4(v[0], v[1], v[2], v[3]);
+                reinterpret_cast<float4*>(p)[1] = make_float4(v[4], v[5], v[6], v[7]);
+            } else {
+                *reinterpret_cast<uint4*>(p) = make_uint4(pack2<TO>(v[0], v[1]), pack2<TO>(v[2], v[3]),
+                                                          pack2<TO>(v[4], v[5]), pack2<TO>(v[6], v[7]));
+            }
+        } else {
+            for (int q = 0; q < cols; ++q) c[dst(gm, gn + q)] = fromF<TO>(v[q]);
+        }
+    }
+}
+
+}  // namespace vt
+
+// The GEMM engine's entry points (float32 C, bias only) and the fused block's (any epilogue, float32 or 16-bit C).
+#define VT_GEMM_MMA(NAME, T, STAGES)                                                                                 \
+    extern "C" __global__ void __launch_bounds__(128) NAME(const T* A, const T* B, float* C, const float* bias,       \
+            int M, int N, int K, long long sA, long long sB, long long sC, float alpha) {                             \
+        vt::gemmMma<T, STAGES, float>(A, B, C, bias, M, N, K, sA, sB, sC, alpha,                                      \
+                                      vt::Epilogue{nullptr, nullptr, -1, 0, 1, 1});                                   \
+    }                                                                                                                 \
+    extern "C" __global__ void __launch_bounds__(128) NAME##_epi(const T* A, const T* B, float* C,                   \
+            const float* bias, int M, int N, int K, const float* scale, const float* residual, int act, int heads,    \
+            int tokens, int headDim) {                                                                                \
+        vt::gemmMma<T, STAGES, float>(A, B, C, bias, M, N, K, 0, 0, 0, 1.0f,                                          \
+                                      vt::Epilogue{scale, residual, act, heads, tokens, headDim});                    \
+    }                                                                                                                 \
+    extern "C" __global__ void __launch_bounds__(128) NAME##_epi16(const T* A, const T* B, T* C, const float* bias,  \
+            int M, int N, int K, const float* scale, const float* residual, int act, int heads, int tokens,           \
+            int headDim) {                                                                                            \
+        vt::gemmMma<T, STAGES, T>(A, B, C, bias, M, N, K, 0, 0, 0, 1.0f,                                              \
+                                  vt::Epilogue{scale, residual, act, heads, tokens, headDim});                        \
+    }
+
+VT_GEMM_MMA(vt_gemm_mma_bf16_nt, __nv_bfloat16, 4)
+VT_GEMM_MMA(vt_gemm_mma_f16_nt, __half, 4)
+
 // float32 -> float16 copy.
 extern "C" __global__ void vt_f32_to_f16(__half* __restrict__ out, const float* __restrict__ x, long long n) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
@@ -819,13 +1111,17 @@ extern "C" __global__ void vt_f32_to_f16(__half* __restrict__ out, const float* 
 // Fused attention for 16-bit compute (FlashAttention-style): one block of 4 warps per 64 queries of one (batch, head);
 // keys and values stream through shared memory 64 at a time, q k^T and p v run on tensor cores (16-bit operands,
 // float32 accumulation), and the softmax is computed online in float32 with the running maximum and sum, so the
-// [Nq, Nk] score matrix never reaches global memory. Inputs and output are float32 [B, H, N, D]; D is 64 or 128.
+// [Nq, Nk] score matrix never reaches global memory. D is 64 or 128. Inputs are float32 or already 16-bit, output
+// float32 or 16-bit, each addressed through (batch, head, token) strides: the plain [B, H, N, D] layout, or the fused
+// block's q/k/v planes and its [B, N, H * D] output, which spare the head permutes.
 namespace vt {
 
-template <typename T, int D>
-__device__ void flashAttention(const float* __restrict__ Q, const float* __restrict__ K, const float* __restrict__ V,
-                               float* __restrict__ O, const float* __restrict__ mask, long long msB, long long msH,
-                               long long msQ, long long msK, int H, int Nq, int Nk, float scale, int causal) {
+template <typename T, int D, typename TI, typename TO>
+__device__ void flashAttention(const TI* __restrict__ Q, const TI* __restrict__ K, const TI* __restrict__ V,
+                               TO* __restrict__ O, const float* __restrict__ mask, long long msB, long long msH,
+                               long long msQ, long long msK, int H, int Nq, int Nk, float scale, int causal,
+                               long long qB, long long qH, long long qN, long long kB, long long kH, long long kN,
+                               long long oB, long long oH, long long oN) {
     constexpr int BQ = 64, BKV = 64, LDT = D + 8, LDP = BKV + 8;
     constexpr int SW = D > BKV ? D : BKV;
     extern __shared__ __align__(128) unsigned char smemRaw[];
@@ -842,15 +1138,23 @@ __device__ void flashAttention(const float* __restrict__ Q, const float* __restr
     int bh = blockIdx.y;
     int b = bh / H, h = bh % H;
     int q0 = blockIdx.x * BQ;
-    const float* q = Q + (long long) bh * Nq * D;
-    const float* k = K + (long long) bh * Nk * D;
-    const float* v = V + (long long) bh * Nk * D;
-    float* o = O + (long long) bh * Nq * D;
+    const TI* q = Q + b * qB + h * qH;
+    const TI* k = K + b * kB + h * kH;
+    const TI* v = V + b * kB + h * kH;
+    TO* o = O + b * oB + h * oH;
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
 
-    for (int i = threadIdx.x; i < BQ * D; i += 128) {
-        int r = i / D, c = i % D, gq = q0 + r;
-        Qs[r * LDT + c] = Frag<T>::cvt(gq < Nq ? q[(long long) gq * D + c] : 0.0f);
+    if constexpr (sizeof(TI) == 2) {  // 16-bit input: 16-byte copies (rows and strides are multiples of 8)
+        for (int i = threadIdx.x; i < BQ * D / 8; i += 128) {
+            int r = i / (D / 8), c = (i % (D / 8)) * 8, gq = q0 + r;
+            *reinterpret_cast<uint4*>(Qs + r * LDT + c) =
+                gq < Nq ? *reinterpret_cast<const uint4*>(q + gq * qN + c) : make_uint4(0, 0, 0, 0);
+        }
+    } else {
+        for (int i = threadIdx.x; i < BQ * D; i += 128) {
+            int r = i / D, c = i % D, gq = q0 + r;
+            Qs[r * LDT + c] = Frag<T>::cvt(gq < Nq ? toF(q[gq * qN + c]) : 0.0f);
+        }
     }
     float* Ow = Os + warp * 16 * D;
     float* Sw = Sall + warp * 16 * SW;
@@ -863,11 +1167,22 @@ __device__ void flashAttention(const float* __restrict__ Q, const float* __restr
     int kvEnd = causal ? min(Nk, q0 + BQ) : Nk;
     for (int kv0 = 0; kv0 < kvEnd; kv0 += BKV) {
         __syncthreads();
-        for (int i = threadIdx.x; i < BKV * D; i += 128) {
-            int r = i / D, c = i % D, gk = kv0 + r;
-            bool ok = gk < Nk;
-            Ks[r * LDT + c] = Frag<T>::cvt(ok ? k[(long long) gk * D + c] : 0.0f);
-            Vs[r * LDT + c] = Frag<T>::cvt(ok ? v[(long long) gk * D + c] : 0.0f);
+        if constexpr (sizeof(TI) == 2) {
+            for (int i = threadIdx.x; i < BKV * D / 8; i += 128) {
+                int r = i / (D / 8), c = (i % (D / 8)) * 8, gk = kv0 + r;
+                bool ok = gk < Nk;
+                *reinterpret_cast<uint4*>(Ks + r * LDT + c) =
+                    ok ? *reinterpret_cast<const uint4*>(k + gk * kN + c) : make_uint4(0, 0, 0, 0);
+                *reinterpret_cast<uint4*>(Vs + r * LDT + c) =
+                    ok ? *reinterpret_cast<const uint4*>(v + gk * kN + c) : make_uint4(0, 0, 0, 0);
+            }
+        } else {
+            for (int i = threadIdx.x; i < BKV * D; i += 128) {
+                int r = i / D, c = i % D, gk = kv0 + r;
+                bool ok = gk < Nk;
+                Ks[r * LDT + c] = Frag<T>::cvt(ok ? toF(k[gk * kN + c]) : 0.0f);
+                Vs[r * LDT + c] = Frag<T>::cvt(ok ? toF(v[gk * kN + c]) : 0.0f);
+            }
         }
         __syncthreads();
 #pragma unroll
@@ -937,25 +1252,45 @@ __device__ void flashAttention(const float* __restrict__ Q, const float* __restr
         }
         __syncwarp();
     }
-    for (int i = lane; i < 16 * D; i += 32) {
-        int r = i / D, c = i % D, gq = q0 + warp * 16 + r;
-        if (gq < Nq) o[(long long) gq * D + c] = Ow[i] / rowL[warp * 16 + r];
+    if constexpr (sizeof(TO) == 2) {
+        for (int i = lane; i < 16 * D / 8; i += 32) {
+            int r = i / (D / 8), c = (i % (D / 8)) * 8, gq = q0 + warp * 16 + r;
+            if (gq < Nq) {
+                float inv = 1.0f / rowL[warp * 16 + r];
+                const float* src = Ow + r * D + c;
+                *reinterpret_cast<uint4*>(o + gq * oN + c) =
+                    make_uint4(pack2<TO>(src[0] * inv, src[1] * inv), pack2<TO>(src[2] * inv, src[3] * inv),
+                               pack2<TO>(src[4] * inv, src[5] * inv), pack2<TO>(src[6] * inv, src[7] * inv));
+            }
+        }
+    } else {
+        for (int i = lane; i < 16 * D; i += 32) {
+            int r = i / D, c = i % D, gq = q0 + warp * 16 + r;
+            if (gq < Nq) o[gq * oN + c] = fromF<TO>(Ow[i] / rowL[warp * 16 + r]);
+        }
     }
 }
 
 }  // namespace vt
 
-#define VT_FLASH(NAME, T, D)                                                                                        \
-    extern "C" __global__ void __launch_bounds__(128) NAME(const float* Q, const float* K, const float* V, float* O,  \
+#define VT_FLASH(NAME, T, D, TI, TO)                                                                                \
+    extern "C" __global__ void __launch_bounds__(128) NAME(const TI* Q, const TI* K, const TI* V, TO* O,             \
             const float* mask, long long msB, long long msH, long long msQ, long long msK, int H, int Nq, int Nk,      \
-            float scale, int causal) {                                                                                \
-        vt::flashAttention<T, D>(Q, K, V, O, mask, msB, msH, msQ, msK, H, Nq, Nk, scale, causal);                     \
+            float scale, int causal, long long qB, long long qH, long long qN, long long kB, long long kH,            \
+            long long kN, long long oB, long long oH, long long oN) {                                                 \
+        vt::flashAttention<T, D, TI, TO>(Q, K, V, O, mask, msB, msH, msQ, msK, H, Nq, Nk, scale, causal, qB, qH, qN, \
+                                         kB, kH, kN, oB, oH, oN);                                                     \
     }
 
-VT_FLASH(vt_flash_bf16_d64, __nv_bfloat16, 64)
-VT_FLASH(vt_flash_bf16_d128, __nv_bfloat16, 128)
-VT_FLASH(vt_flash_f16_d64, __half, 64)
-VT_FLASH(vt_flash_f16_d128, __half, 128)
+// float32 in and out (the attention operation), and 16-bit in and out (the fused transformer block).
+VT_FLASH(vt_flash_bf16_d64, __nv_bfloat16, 64, float, float)
+VT_FLASH(vt_flash_bf16_d128, __nv_bfloat16, 128, float, float)
+VT_FLASH(vt_flash_f16_d64, __half, 64, float, float)
+VT_FLASH(vt_flash_f16_d128, __half, 128, float, float)
+VT_FLASH(vt_flash16_bf16_d64, __nv_bfloat16, 64, __nv_bfloat16, __nv_bfloat16)
+VT_FLASH(vt_flash16_bf16_d128, __nv_bfloat16, 128, __nv_bfloat16, __nv_bfloat16)
+VT_FLASH(vt_flash16_f16_d64, __half, 64, __half, __half)
+VT_FLASH(vt_flash16_f16_d128, __half, 128, __half, __half)
 
 // float32 -> bfloat16 copy (the weights' tensor-core copy).
 extern "C" __global__ void vt_f32_to_bf16(__nv_bfloat16* __restrict__ out, const float* __restrict__ x, long long n) {

@@ -1,5 +1,6 @@
 package dev.visiontower.backend.jcuda;
 
+import dev.visiontower.api.Activation;
 import dev.visiontower.api.Backend;
 import dev.visiontower.api.DType;
 import dev.visiontower.api.Device;
@@ -7,8 +8,12 @@ import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.Tensor;
 import dev.visiontower.api.TensorScope;
+import dev.visiontower.api.nn.BlockSpec;
 import dev.visiontower.api.nn.ForwardOptions;
+import dev.visiontower.api.nn.NormKind;
+import dev.visiontower.api.nn.Parameters;
 import dev.visiontower.api.nn.RandomWeights;
+import dev.visiontower.api.nn.TransformerBlock;
 import dev.visiontower.api.nn.VisionOutput;
 import dev.visiontower.api.nn.VisionTransformer;
 import dev.visiontower.api.nn.VitConfig;
@@ -73,7 +78,7 @@ class CudaGpuTest {
         // K multiples of 8 take the pipelined kernels (with M, N and K tails), the others the simpler ones
         int[][] shapes = {{1, 1, 1, 1}, {37, 53, 29, 3}, {130, 257, 70, 2}, {197, 768, 64, 1}, {300, 200, 197, 2},
             {37, 53, 40, 3}, {130, 257, 72, 2}, {513, 640, 1024, 1}, {1, 8, 8, 1}};
-        List<String> engines = new ArrayList<>(List.of("own", "own-unpipelined", "own-wide"));
+        List<String> engines = new ArrayList<>(List.of("own", "own-unpipelined", "own-wide", "own-wmma"));
         if (JCudaBackendProvider.cublasProblem() == null) {
             engines.add("cublas");
         }
@@ -85,7 +90,7 @@ class CudaGpuTest {
                 boolean tf32 = (Boolean) mode[1];
                 try (Backend b = open(dt, Map.of("gemm", engine.startsWith("own") ? "own" : engine,
                         "pipeline", Boolean.toString(!engine.endsWith("unpipelined")), "tf32", Boolean.toString(tf32),
-                        "tile", engine.endsWith("wide") ? "wide" : "narrow"))) {
+                        "tile", engine.endsWith("wide") ? "wide" : engine.endsWith("wmma") ? "narrow" : "mma"))) {
                     Random r = new Random(3);
                     for (int[] s : shapes) {
                         int m = s[0];
@@ -184,6 +189,93 @@ class CudaGpuTest {
                             assertTrue(vsUnfused.ok(), what + " vs unfused: " + vsUnfused.message());
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /** Random block parameters: matrices ~0.02 N(0,1) (a usual init), norm weights near 1, small biases and scales. */
+    private static Map<String, Tensor> blockParameters(Backend b, BlockSpec spec, Random r) {
+        Map<String, long[]> shapes = new java.util.LinkedHashMap<>();
+        spec.parameterShapes("", shapes);
+        Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+            int n = (int) dev.visiontower.api.Shapes.numel(e.getValue());
+            float[] v = randn(r, n);
+            boolean normWeight = e.getKey().startsWith("norm") && e.getKey().endsWith(".weight");
+            for (int i = 0; i < n; i++) {
+                v[i] = normWeight ? 1 + 0.1f * v[i] : (e.getValue().length == 2 ? 0.02f : 0.1f) * v[i];
+            }
+            out.put(e.getKey(), b.parameter(e.getKey(), HostTensor.ofFloats(v, e.getValue())));
+        }
+        return out;
+    }
+
+    @Test
+    void fusedBlocksMatchTheReferenceBlocks() {
+        needGpu();
+        // spec, tokens, batch: CLIP ViT-B/16, head size 128 with tanh GELU, layer scale with an MLP width that is no
+        // multiple of the tile, RMSNorm without qkv bias, a causal text block with padding
+        Object[][] cases = {
+            {new BlockSpec(768, 12, 3072, Activation.QUICK_GELU, NormKind.LAYER_NORM, 1e-5, false, false, true, false), 197, 3},
+            {new BlockSpec(256, 2, 1024, Activation.GELU_TANH, NormKind.LAYER_NORM, 1e-6, false, false, true, false), 50, 2},
+            {new BlockSpec(192, 3, 520, Activation.GELU, NormKind.LAYER_NORM, 1e-6, true, false, true, false), 129, 2},
+            {new BlockSpec(128, 2, 256, Activation.GELU, NormKind.RMS_NORM, 1e-6, true, false, false, false), 7, 5},
+            {new BlockSpec(512, 8, 2048, Activation.QUICK_GELU, NormKind.LAYER_NORM, 1e-5, false, false, true, true), 77, 3},
+        };
+        Random r = new Random(21);
+        for (DType dt : new DType[] {DType.BFLOAT16, DType.FLOAT16}) {
+            try (Backend ref = open(DType.FLOAT32, Map.of()); CudaBackend fused = (CudaBackend) open(dt, Map.of());
+                 Backend ops = open(dt, Map.of("block", "ops"))) {
+                assertTrue(fused.describe().contains("transformer blocks: fused"), fused.describe());
+                for (Object[] c : cases) {
+                    BlockSpec spec = (BlockSpec) c[0];
+                    int n = (Integer) c[1];
+                    int batch = (Integer) c[2];
+                    long seed = r.nextLong();
+                    HostTensor x = HostTensor.ofFloats(randn(r, batch * n * spec.width()), batch, n, spec.width());
+                    long[] keep = new long[batch * n];
+                    for (int i = 0; i < keep.length; i++) {
+                        keep[i] = i % n < n - 3 * (i / n) ? 1 : 0; // row i of the batch loses its last 3i tokens
+                    }
+                    HostTensor[] got = new HostTensor[3];
+                    Backend[] bs = {ref, ops, fused};
+                    for (int i = 0; i < 3; i++) {
+                        Backend b = bs[i];
+                        long live = b.liveTensors();
+                        try (Parameters p = new Parameters(blockParameters(b, spec, new Random(seed)))) {
+                            TransformerBlock blk = b.layers().block(spec, p, b.ops());
+                            assertEquals(b == fused, blk instanceof FusedBlock, blk.getClass().getName());
+                            long inUse = -1;
+                            for (int pass = 0; pass < (b == fused ? 20 : 1); pass++) {
+                                try (TensorScope scope = b.newScope()) {
+                                    Tensor mask = spec.causal()
+                                            ? b.ops().paddingMask(b.fromHost(HostTensor.ofLongs(keep, batch, n))) : null;
+                                    got[i] = blk.forward(b.fromHost(x), mask).toHost();
+                                }
+                                if (b == fused && pass == 0) {
+                                    inUse = fused.memoryStats()[0];
+                                }
+                            }
+                            if (b == fused) {
+                                assertEquals(inUse, fused.memoryStats()[0], "device bytes in use after 20 passes");
+                            }
+                        }
+                        assertEquals(live, b.liveTensors(), "nothing left open by " + b.name() + " " + b.dtype());
+                    }
+                    String what = dt + " " + spec + " x [" + batch + ", " + n + "]";
+                    var vsRef = dev.visiontower.api.Tolerance.forDType(dt).compare(got[2], got[0]);
+                    var vsOps = dev.visiontower.api.Tolerance.forDType(dt).compare(got[2], got[1]);
+                    System.out.println("fused block " + what + ": vs float32 " + vsRef.message() + "; vs ops "
+                            + vsOps.message());
+                    assertTrue(vsRef.ok(), what + " vs float32: " + vsRef.message());
+                    assertTrue(vsOps.ok(), what + " vs the operation-by-operation block: " + vsOps.message());
+                }
+                // q/k norm is not fused
+                BlockSpec qk = new BlockSpec(128, 2, 256, Activation.GELU, NormKind.RMS_NORM, 1e-6, true, true, false,
+                        false);
+                try (Parameters p = new Parameters(blockParameters(fused, qk, r))) {
+                    assertTrue(!(fused.layers().block(qk, p, fused.ops()) instanceof FusedBlock));
                 }
             }
         }

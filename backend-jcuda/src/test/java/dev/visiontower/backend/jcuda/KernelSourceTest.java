@@ -59,8 +59,13 @@ class KernelSourceTest {
         assertNotNull(cu, "kernels.cu ships in the jar (NVRTC compiles it)");
         Set<String> defined = entries(cu, Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\(\\d+\\) )?"
                 + "(vt_[a-z0-9_]+)\\("));
-        Set<String> macro = entries(cu, Pattern.compile("VT_(?:GEMM_TC|GEMM_PIPE|FLASH)\\((vt_[a-z0-9_]+),"));
-        defined.addAll(macro);
+        defined.addAll(entries(cu, Pattern.compile("\nVT_(?:GEMM_TC|GEMM_PIPE|FLASH)\\((vt_[a-z0-9_]+),")));
+        for (String mma : entries(cu, Pattern.compile("\nVT_GEMM_MMA\\((vt_[a-z0-9_]+),"))) {
+            defined.addAll(Set.of(mma, mma + "_epi", mma + "_epi16")); // NAME, NAME##_epi, NAME##_epi16
+        }
+        for (String suffix : entries(cu, Pattern.compile("\nVT_NORMS\\(([a-z0-9_]*),"))) {
+            defined.addAll(Set.of("vt_layer_norm" + suffix, "vt_rms_norm" + suffix));
+        }
         Set<String> missing = new TreeSet<>(used);
         missing.removeAll(defined);
         assertEquals(Set.of(), missing, "launched but not defined in kernels.cu");
