@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares .device/ for verifying the jcuda backend on a GPU machine that has an NVIDIA driver but no JDK, no Maven
 # and no network: a jlink'ed Java runtime (xz-compressed), the module-path jars without libtorch and ONNX Runtime
-# (too big to travel), JCuda's natives without the 24 MB PTX compiler, the GPU tests and the JUnit console launcher.
+# (too big to travel), JCuda's natives without the 24 MB PTX compiler, the tokenizers natives for linux-x86_64 only,
+# the GPU tests and the JUnit console launcher.
 # Then run .device/run.sh there (a copy of backend-jcuda/device/run.sh) from the repository root. About 29 MB.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +19,7 @@ rm -rf "$jdk"
 
 for f in cli/target/mods/*.jar; do
   case "$(basename "$f")" in
-    pytorch*|openblas*|javacpp*|onnxruntime*|backend-libtorch*|backend-onnx*|jcuda-natives*) ;;
+    pytorch*|openblas*|javacpp*|onnxruntime*|backend-libtorch*|backend-onnx*|jcuda-natives*|tokenizers-*) ;;
     *) cp "$f" .device/mods/ ;;
   esac
 done
@@ -26,6 +27,12 @@ cp cli/target/visiontower-cli.jar conformance-tests/target/conformance-tests-*.j
 natives=$(ls ~/.m2/repository/org/jcuda/jcuda-natives/*/jcuda-natives-*-linux-x86_64.jar | tail -1)
 tmp=$(mktemp -d)
 (cd "$tmp" && unzip -q "$natives" && rm -f lib/libJNvPTXCompiler* && zip -q -r -9 "$OLDPWD/.device/mods/$(basename "$natives")" .)
+rm -rf "$tmp"
+# Hugging Face tokenizers (SigLIP's tokenizer.json support): the linux-x86_64 natives only
+tok=$(ls cli/target/mods/tokenizers-*.jar)
+tmp=$(mktemp -d)
+(cd "$tmp" && unzip -q "$OLDPWD/$tok" && find native/lib -mindepth 1 -maxdepth 1 ! -name linux-x86_64 ! -name '*.properties' -exec rm -rf {} + \
+  && zip -q -r -9 "$OLDPWD/.device/mods/$(basename "$tok")" .)
 rm -rf "$tmp"
 cp -r backend-jcuda/target/test-classes .device/test/classes
 console=org/junit/platform/junit-platform-console-standalone/1.14.4/junit-platform-console-standalone-1.14.4.jar

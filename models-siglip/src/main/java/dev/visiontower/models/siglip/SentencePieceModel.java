@@ -35,6 +35,7 @@ final class SentencePieceModel {
     private boolean removeExtraWhitespaces = true;
     private boolean escapeWhitespaces = true;
     private CharsMap charsMap;
+    private byte[] charsMapBytes = new byte[0];
 
     /** Parses the protobuf wire format (only the fields used here). */
     static SentencePieceModel parse(byte[] data, String where) {
@@ -75,7 +76,10 @@ final class SentencePieceModel {
                     while (n.hasMore()) {
                         int t = n.varint32();
                         switch (t >>> 3) {
-                            case 2: m.charsMap = CharsMap.parse(n.bytes()); break;
+                            case 2:
+                                m.charsMapBytes = n.bytes();
+                                m.charsMap = CharsMap.parse(m.charsMapBytes);
+                                break;
                             case 3: m.addDummyPrefix = n.varint32() != 0; break;
                             case 4: m.removeExtraWhitespaces = n.varint32() != 0; break;
                             case 5: m.escapeWhitespaces = n.varint32() != 0; break;
@@ -125,6 +129,23 @@ final class SentencePieceModel {
 
     int size() {
         return pieces.size();
+    }
+
+    String piece(int id) {
+        return pieces.get(id);
+    }
+
+    float score(int id) {
+        return scores.get(id);
+    }
+
+    int type(int id) {
+        return types.get(id);
+    }
+
+    /** The normaliser's precompiled character map as stored in the model (empty when it has none). */
+    byte[] charsMapBytes() {
+        return charsMapBytes.clone();
     }
 
     int unkId() {

@@ -50,10 +50,17 @@ public final class SiglipTokenizer implements Tokenizer {
         }
     }
 
-    /** The tokenizer shipped in a model directory ({@code spiece.model}), if any. */
+    /**
+     * The tokenizer shipped in a model directory: {@code spiece.model} (SigLIP), else {@code tokenizer.json} (SigLIP 2,
+     * see {@link SiglipJsonTokenizer}), if any.
+     */
     static Optional<Tokenizer> find(Path dir, int contextLength) {
         Path p = dir.resolve("spiece.model");
-        return Files.isRegularFile(p) ? Optional.of(load(p, contextLength)) : Optional.empty();
+        if (Files.isRegularFile(p)) {
+            return Optional.of(load(p, contextLength));
+        }
+        return Files.isRegularFile(dir.resolve("tokenizer.json"))
+                ? Optional.of(SiglipJsonTokenizer.load(dir, contextLength)) : Optional.empty();
     }
 
     @Override
