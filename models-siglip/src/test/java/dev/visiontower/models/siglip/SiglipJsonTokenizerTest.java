@@ -114,10 +114,22 @@ class SiglipJsonTokenizerTest {
 
     @Test
     void brokenTokenizerJsonIsACheckpointError() throws IOException {
-        Path dir = tmp.resolve("broken");
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("tokenizer.json"), "{\"version\": \"1.0\"}");
-        CheckpointException e = assertThrows(CheckpointException.class, () -> SiglipJsonTokenizer.load(dir, 16));
-        assertTrue(e.getMessage().contains("tokenizer.json") && e.getMessage().contains("model"), e.getMessage());
+        String[] broken = {
+            "{\"version\": \"1.0\"}",
+            "not json at all",
+            "{\"model\": {\"type\": \"NoSuchModel\"}, \"added_tokens\": [{\"id\": 0, \"content\": \"<pad>\"}]}",
+            "{\"model\": {\"type\": \"Unigram\", \"unk_id\": 7, \"vocab\": [[\"a\", -1.0]]}, "
+                + "\"added_tokens\": [{\"id\": 0, \"content\": \"<pad>\"}]}",
+            "{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\"]]}, "
+                + "\"added_tokens\": [{\"id\": 0, \"content\": \"<pad>\"}]}",
+        };
+        for (int i = 0; i < broken.length; i++) {
+            Path dir = tmp.resolve("broken" + i);
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("tokenizer.json"), broken[i]);
+            CheckpointException e = assertThrows(CheckpointException.class, () -> SiglipJsonTokenizer.load(dir, 16),
+                    broken[i]);
+            assertTrue(e.getMessage().contains("tokenizer.json"), e.getMessage());
+        }
     }
 }
