@@ -763,9 +763,7 @@ public final class CudaBackend implements Backend, Ops {
                 && dh == dv && (dh == 64 || dh == 128) && batch <= 65535) {
             CudaTensor out = alloc(new long[] {b, h, nq, dv}, DType.FLOAT32);
             int d = (int) dh;
-            int ldt = d + 8;
-            int sw = Math.max(d, 64);
-            int smem = 3 * 64 * ldt * 2 + 2 * 4 * 16 * sw * 4 - 4 * 16 * (sw - d) * 4 + 4 * 16 * 72 * 2 + 3 * 64 * 4;
+            int smem = flashSharedBytes(d);
             String name = (precision == Gemm.Precision.BF16 ? "vt_flash_bf16_d" : "vt_flash_f16_d") + d;
             kernels.launch(stream, name, toInt((nq + 63) / 64, "query tiles"), (int) batch, 1, 128, smem,
                     qq.ptr(), kk.ptr(), vv.ptr(), out.ptr(), mm == null ? null : mm.ptr(), ms[0], ms[1], ms[2], ms[3],
@@ -798,6 +796,17 @@ public final class CudaBackend implements Backend, Ops {
                 done(mm, mask);
             }
         }
+    }
+
+    /**
+     * Dynamic shared memory of the fused attention kernels ({@code vt_flash*}) for head size {@code d}: q, k, v tiles
+     * (16-bit, rows padded by 8), the per-warp score and output tiles (float32), the probability tiles (16-bit) and the
+     * running max, sum and rescale of 64 rows.
+     */
+    static int flashSharedBytes(int d) {
+        int ldt = d + 8;
+        int sw = Math.max(d, 64);
+        return 3 * 64 * ldt * 2 + 4 * 16 * sw * 4 + 4 * 16 * d * 4 + 4 * 16 * 72 * 2 + 3 * 64 * 4;
     }
 
     @Override

@@ -26,7 +26,6 @@ import jcuda.driver.JCudaDriver;
  */
 final class FusedBlock implements TransformerBlock {
     private static final int TILE = 128;
-    private static final int GEMM_SMEM = 4 * 2 * TILE * (32 + 8) * 2;
 
     private final CudaBackend backend;
     private final BlockSpec spec;
@@ -118,9 +117,7 @@ final class FusedBlock implements TransformerBlock {
             a16 = backend.allocBlock(2L * m * w);
             CUdeviceptr ap = a16.ptr();
             long plane = 2L * m * w; // bytes
-            int ldt = dh + 8;
-            int sw = Math.max(dh, 64);
-            int smem = 3 * 64 * ldt * 2 + 2 * 4 * 16 * sw * 4 - 4 * 16 * (sw - dh) * 4 + 4 * 16 * 72 * 2 + 3 * 64 * 4;
+            int smem = CudaBackend.flashSharedBytes(dh);
             long qB = (long) heads * n * dh;
             long qH = n * dh;
             CUdeviceptr maskPtr = mm == null ? null : mm.ptr();
@@ -207,7 +204,7 @@ final class FusedBlock implements TransformerBlock {
                       CUdeviceptr scale, CUdeviceptr residual, int act, int heads, int tokens, int headDim,
                       boolean out16) {
         backend.kernels().launch(backend.stream(), out16 ? gemm16 : gemm32, (n + TILE - 1) / TILE,
-                (m + TILE - 1) / TILE, 1, 128, GEMM_SMEM, a, bw, c, bias, m, n, k, scale, residual, act, heads, tokens, headDim);
+                (m + TILE - 1) / TILE, 1, 128, Gemm.MMA_SHARED_BYTES, a, bw, c, bias, m, n, k, scale, residual, act, heads, tokens, headDim);
     }
 
     /** The 16-bit [3W, W] concatenation of the q, k, v weights. */

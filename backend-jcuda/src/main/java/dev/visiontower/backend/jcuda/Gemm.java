@@ -18,6 +18,12 @@ import jcuda.runtime.cudaStream_t;
  * ({@code transB}: linear layers, {@code q k^T}) or {@code B} for {@code B [K, N]}.
  */
 abstract class Gemm {
+    /**
+     * Dynamic shared memory of the mma.sync kernels ({@code vt_gemm_mma_*}): 4 stages of 128-row A and B tiles of 32
+     * 16-bit values, rows padded by 8 (the epilogue's float32 tile reuses it).
+     */
+    static final int MMA_SHARED_BYTES = 4 * 2 * 128 * (32 + 8) * 2;
+
     /** How the multiply-adds are computed (accumulation is always float32). */
     enum Precision {
         /** Exact float32 on CUDA cores. */
@@ -117,9 +123,8 @@ abstract class Gemm {
             }
             if (a16 != null && b16 != null && wants16BitCopies(p, transB, k)) {
                 if (tile.equals("mma")) {
-                    int smem = 4 * 2 * BM * (BK + 8) * 2;
                     kernels.launch(stream, p == Precision.BF16 ? "vt_gemm_mma_bf16_nt" : "vt_gemm_mma_f16_nt", gx, gy,
-                            batch, 128, smem, a16, b16, c, bias, m, n, k, sA, sB, sC, alpha);
+                            batch, 128, MMA_SHARED_BYTES, a16, b16, c, bias, m, n, k, sA, sB, sC, alpha);
                     return;
                 }
                 String name = p == Precision.BF16 ? "vt_gemm_pipe_bf16_nt" : "vt_gemm_pipe_f16_nt";
