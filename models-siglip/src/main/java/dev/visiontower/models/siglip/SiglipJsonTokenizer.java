@@ -26,7 +26,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code pad_token} if present, else {@code <pad>}, else the end-of-text token {@code </s>}. As with {@code spiece.model},
  * the model sees no attention mask (the mask returned marks the tokens for callers that want it).
  *
- * <p>DJL's optional usage reporting is switched off ({@code OPT_OUT_TRACKING=true}) unless the user set it.
+ * <p>DJL's optional usage reporting is switched off ({@code OPT_OUT_TRACKING=true}) and its CPU build of the library
+ * is used ({@code RUST_FLAVOR=cpu}, also on CUDA machines) unless the user set these.
  */
 final class SiglipJsonTokenizer implements Tokenizer {
     /**
@@ -68,9 +69,10 @@ final class SiglipJsonTokenizer implements Tokenizer {
             String t = token(config, key);
             special.add(t != null ? t : key.equals("eos_token") ? "</s>" : "<unk>");
         }
-        if (System.getProperty("OPT_OUT_TRACKING") == null && System.getenv("OPT_OUT_TRACKING") == null) {
-            System.setProperty("OPT_OUT_TRACKING", "true");
-        }
+        // DJL: no usage reporting, and the CPU build of the library (the only one in the jar; on a CUDA machine DJL
+        // would otherwise look for a CUDA build and try to download it) unless the user decided otherwise
+        defaultProperty("OPT_OUT_TRACKING", "true");
+        defaultProperty("RUST_FLAVOR", "cpu");
         // truncation as Hugging Face does it: the text is cut, the template's special tokens are kept
         HuggingFaceTokenizer tok = LOADED.computeIfAbsent(file + "#" + contextLength, key -> {
             try {
@@ -81,6 +83,12 @@ final class SiglipJsonTokenizer implements Tokenizer {
             }
         });
         return new SiglipJsonTokenizer(tok, contextLength, padId, special);
+    }
+
+    private static void defaultProperty(String key, String value) {
+        if (System.getProperty(key) == null && System.getenv(key) == null) {
+            System.setProperty(key, value);
+        }
     }
 
     /** {@code tokenizer_config.json}, or an empty object when the directory has none. */
