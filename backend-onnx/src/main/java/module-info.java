@@ -14,9 +14,11 @@
 module dev.visiontower.backend.onnx {
     requires dev.visiontower.api;
     requires com.microsoft.onnxruntime;
+    requires com.sun.jna;
     requires static com.google.auto.service;
 
     exports dev.visiontower.backend.onnx;
+    exports dev.visiontower.backend.onnx.internal to com.sun.jna;
 
     provides dev.visiontower.api.spi.BackendProvider with dev.visiontower.backend.onnx.OrtBackendProvider;
 }

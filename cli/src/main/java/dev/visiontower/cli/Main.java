@@ -30,7 +30,7 @@ public final class Main {
         }
         final boolean showTrace = verbose;
         CommandLine cl = new CommandLine(new Main());
-        cl.setUseSimplifiedAtFiles(true); // @file: one argument per line (the launcher passes long lists this way)
+        cl.setUseSimplifiedAtFiles(true); // @file: one argument per line, for lists too long for a command line
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, line, parse) -> {

@@ -37,9 +37,21 @@ public final class OrtBackendProvider implements BackendProvider {
         return EnumSet.of(Capability.INFERENCE, Capability.FLOAT32, Capability.GRAPH_COMPILATION);
     }
 
-    /** The one ONNX Runtime environment of this JVM (ONNX Runtime allows one), created on first use. */
+    /**
+     * The one ONNX Runtime environment of this JVM (ONNX Runtime allows one), created on first use. ONNX Runtime's
+     * Linux builds start a telemetry client when the environment is created (it reads {@code /etc/machine-id} and the
+     * process command line, and overflows the stack on command lines over about 4 KB, killing the JVM); it is switched
+     * off first by setting {@code ORT_DISABLE_TELEMETRY=1} in the process environment, unless the user set that
+     * variable.
+     */
     static synchronized OrtEnvironment environment() {
         if (env == null && failure == null) {
+            try {
+                dev.visiontower.backend.onnx.internal.NativeEnvironment.setIfAbsent("ORT_DISABLE_TELEMETRY", "1");
+            } catch (Throwable t) { // no JNA or libc here: ONNX Runtime still loads, with its default
+                System.getLogger(OrtBackendProvider.class.getName()).log(System.Logger.Level.WARNING,
+                        "cannot set ORT_DISABLE_TELEMETRY before ONNX Runtime starts: " + t);
+            }
             try {
                 env = OrtEnvironment.getEnvironment();
             } catch (Throwable t) { // natives that fail to load: report, never crash
