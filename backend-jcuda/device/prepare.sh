@@ -12,7 +12,7 @@ rm -rf .device && mkdir -p .device/mods .device/test
 grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >> .git/info/exclude
 
 jdk=$(mktemp -d)
-jlink --add-modules java.base,java.desktop,java.sql,java.logging,java.management,jdk.unsupported \
+jlink --add-modules java.base,java.compiler,java.desktop,java.sql,java.logging,java.management,jdk.unsupported \
   --strip-debug --no-man-pages --no-header-files --compress=0 --output "$jdk/jdkimg"
 tar -C "$jdk" -cJf .device/jdk.tar.xz jdkimg
 rm -rf "$jdk"
