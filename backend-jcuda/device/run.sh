@@ -26,10 +26,12 @@ bench() { step bench "$@"; timeout 45 "$J" $JO -p $M --add-modules ALL-MODULE-PA
     --details=tree --disable-banner
 } > "$OUT/tests.txt" 2>&1
 G() { timeout 60 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.backend.jcuda/dev.visiontower.backend.jcuda.GemmBenchmark "$@"; }
-{ step block; G block bf16-ops bf16-fused fp16-fused;
+{ step block; G block bf16-ops bf16-fused bf16-flash2 fp16-fused fp16-flash2;
   step gemm; G 25216 bf16 bf16-wmma fp16; } > "$OUT/gemm.txt" 2>&1
 { bench --preset clip-vit-b-16 --dtype bfloat16 --option block=ops; bench --preset clip-vit-b-16 --dtype bfloat16;
-  bench --preset clip-vit-b-16 --dtype float16; bench --preset clip-vit-l-14-336 --dtype bfloat16; } > "$OUT/bench.txt" 2>&1
+  bench --preset clip-vit-b-16 --dtype bfloat16 --option attention=flash2;
+  bench --preset clip-vit-b-16 --dtype float16; bench --preset clip-vit-l-14-336 --dtype bfloat16;
+  bench --preset clip-vit-l-14-336 --dtype bfloat16 --option attention=flash2; } > "$OUT/bench.txt" 2>&1
 { step classify; timeout 60 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.cli/dev.visiontower.cli.Main classify \
     --device cuda --dtype bfloat16 --model samples/model samples/images/*.png; echo "exit $?"; } > "$OUT/classify.txt" 2>&1
 echo done

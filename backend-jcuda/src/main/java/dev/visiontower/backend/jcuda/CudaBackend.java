@@ -40,14 +40,17 @@ public final class CudaBackend implements Backend, Ops {
     private final String gemmNote;
     /** Whether 16-bit attention with head size 64 or 128 runs as one fused kernel. */
     private final boolean fusedAttention;
+    /** Whether fused blocks' attention runs on the register-resident kernel ({@code attention=flash2}). */
+    private final boolean flash2;
     /** Whether 16-bit transformer blocks run as {@link FusedBlock}s (option {@code block=fused}). */
     private final boolean fusedBlocks;
     private volatile boolean closed;
 
     CudaBackend(BackendOptions options, CudaDriver.Gpu gpu, String gemmChoice, boolean tf32, String kernelMode,
-                boolean pipeline, boolean fusedAttention, String tile, boolean fusedBlocks) {
+                boolean pipeline, String attention, String tile, boolean fusedBlocks) {
         this.options = options;
-        this.fusedAttention = fusedAttention;
+        this.fusedAttention = !attention.equals("unfused");
+        this.flash2 = attention.equals("flash2");
         this.fusedBlocks = fusedBlocks;
         this.gpu = gpu;
         current();
@@ -131,7 +134,8 @@ public final class CudaBackend implements Backend, Ops {
         boolean low = precision == Gemm.Precision.BF16 || precision == Gemm.Precision.FP16;
         return gpu.name() + " (" + gpu.arch() + "); GEMM: " + gemm.describe() + gemmNote + ", " + precision
                 + "; attention: " + (low && fusedAttention ? "fused for head sizes 64 and 128" : "unfused")
-                + (low && fusedBlocks ? "; transformer blocks: fused (mma.sync products with epilogues)" : "")
+                + (low && fusedBlocks ? "; transformer blocks: fused (mma.sync products with epilogues, "
+                        + (flash2 ? "register-resident attention)" : "WMMA attention)") : "")
                 + "; kernels: " + kernels.origin;
     }
 
@@ -807,6 +811,19 @@ public final class CudaBackend implements Backend, Ops {
         int ldt = d + 8;
         int sw = Math.max(d, 64);
         return 3 * 64 * ldt * 2 + 4 * 16 * sw * 4 + 4 * 16 * d * 4 + 4 * 16 * 72 * 2 + 3 * 64 * 4;
+    }
+
+    /**
+     * Dynamic shared memory of the register-resident attention kernels ({@code vt_flash2_*}) for head size {@code d}:
+     * the q tile and two stages of k and v tiles, 64 rows of 16-bit values each, rows padded by 8.
+     */
+    static int flash2SharedBytes(int d) {
+        return 5 * 64 * (d + 8) * 2;
+    }
+
+    /** Whether fused blocks run their attention on the register-resident kernel (option {@code attention=flash2}). */
+    boolean flash2() {
+        return flash2;
     }
 
     @Override

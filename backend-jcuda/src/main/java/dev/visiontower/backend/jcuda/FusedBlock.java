@@ -46,7 +46,8 @@ final class FusedBlock implements TransformerBlock {
         boolean f16 = backend.precision() == Gemm.Precision.FP16;
         this.layerNorm = f16 ? "vt_layer_norm_f16" : "vt_layer_norm_bf16";
         this.rmsNorm = f16 ? "vt_rms_norm_f16" : "vt_rms_norm_bf16";
-        this.flash = f16 ? "vt_flash16_f16_d" : "vt_flash16_bf16_d";
+        this.flash = backend.flash2() ? (f16 ? "vt_flash2_f16_d" : "vt_flash2_bf16_d")
+                : (f16 ? "vt_flash16_f16_d" : "vt_flash16_bf16_d");
         this.gemm16 = f16 ? "vt_gemm_mma_f16_nt_epi16" : "vt_gemm_mma_bf16_nt_epi16";
         this.gemm32 = f16 ? "vt_gemm_mma_f16_nt_epi" : "vt_gemm_mma_bf16_nt_epi";
     }
@@ -117,7 +118,7 @@ final class FusedBlock implements TransformerBlock {
             a16 = backend.allocBlock(2L * m * w);
             CUdeviceptr ap = a16.ptr();
             long plane = 2L * m * w; // bytes
-            int smem = CudaBackend.flashSharedBytes(dh);
+            int smem = backend.flash2() ? CudaBackend.flash2SharedBytes(dh) : CudaBackend.flashSharedBytes(dh);
             long qB = (long) heads * n * dh;
             long qH = n * dh;
             CUdeviceptr maskPtr = mm == null ? null : mm.ptr();

@@ -137,14 +137,16 @@ public final class GemmBenchmark {
 
     /**
      * One CLIP ViT-B/16 transformer block at batch 128 (random weights), as the backend's fused block or composed
-     * from operations: mode {@code bf16|fp16} suffixed {@code -fused} or {@code -ops}.
+     * from operations: mode {@code bf16|fp16} suffixed {@code -fused}, {@code -flash2} (fused, register-resident
+     * attention) or {@code -ops}.
      */
     static void block(String mode) {
         DType dt = mode.startsWith("fp16") ? DType.FLOAT16 : DType.BFLOAT16;
         dev.visiontower.api.nn.VitConfig cfg = dev.visiontower.api.nn.VitPresets.clipVitB16();
         dev.visiontower.api.nn.BlockSpec spec = dev.visiontower.api.nn.BlockSpec.of(cfg);
         try (CudaBackend b = (CudaBackend) new JCudaBackendProvider().open(new BackendOptions(Device.cuda(0), dt, 0,
-                Map.of("block", mode.endsWith("-ops") ? "ops" : "fused")))) {
+                Map.of("block", mode.endsWith("-ops") ? "ops" : "fused",
+                        "attention", mode.endsWith("-flash2") ? "flash2" : "fused")))) {
             dev.visiontower.api.nn.RandomWeights rw = dev.visiontower.api.nn.RandomWeights.of(cfg, 5);
             Map<String, Tensor> weights = new java.util.LinkedHashMap<>();
             for (String name : dev.visiontower.api.nn.VisionTransformer.parameterShapes(cfg).keySet()) {

@@ -127,14 +127,15 @@ public final class JCudaBackendProvider implements BackendProvider {
         if (!List.of("fused", "ops").contains(block)) {
             throw new InvalidInputException("jcuda: option block must be fused or ops, got '" + block + "'");
         }
-        if (!List.of("fused", "unfused").contains(attention)) {
-            throw new InvalidInputException("jcuda: option attention must be fused or unfused, got '" + attention + "'");
+        if (!List.of("fused", "flash2", "unfused").contains(attention)) {
+            throw new InvalidInputException("jcuda: option attention must be fused, flash2 or unfused, got '" + attention
+                    + "'");
         }
         if (!List.of("true", "false").contains(pipeline)) {
             throw new InvalidInputException("jcuda: option pipeline must be true or false, got '" + pipeline + "'");
         }
         CudaDriver.Gpu gpu = CudaDriver.gpus().get(options.device().index());
         return new CudaBackend(options, gpu, gemm, tf32.equals("true"), kernels, pipeline.equals("true"),
-                attention.equals("fused"), tile, block.equals("fused"));
+                attention, tile, block.equals("fused"));
     }
 }

@@ -7,12 +7,18 @@
 // 64-bit where a tensor can exceed 2^31 elements.
 //
 // No standard headers beyond the CUDA ones NVRTC provides itself.
+//
+// VT_WARP_EMULATOR: the test suite also compiles this file as host C++ against a warp emulator
+// (src/test/emulator/warp_emulator.h) that runs the mma.sync/ldmatrix/cp.async kernels on the CPU, lane by lane. The
+// inline-PTX helpers have an emulated branch for that build; the WMMA code is left out of it.
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#ifndef VT_WARP_EMULATOR
 #include <mma.h>
 
 using namespace nvcuda;
+#endif
 
 #define VT_MAX_DIMS 8
 
@@ -517,6 +523,8 @@ extern "C" __global__ void __launch_bounds__(256) vt_gemm_f32_nn(const float* A,
     gemmF32<false>(A, B, C, bias, M, N, K, sA, sB, sC, alpha);
 }
 
+#ifndef VT_WARP_EMULATOR  // WMMA products (not emulated)
+
 // Tensor cores (WMMA): 128 x 128 block tiles, K step 32, 8 warps each owning a 64 x 32 piece (4 x 2 fragments of
 // 16 x 16), float32 accumulation. Operands are read as float32 (or bfloat16 for B when the weights have a bfloat16
 // copy) and rounded to the fragment type while being staged in shared memory; the next K step is prefetched into
@@ -684,22 +692,47 @@ VT_GEMM_TC(vt_gemm_bf16w_nt, __nv_bfloat16, __nv_bfloat16, true)
 VT_GEMM_TC(vt_gemm_f16_nt, __half, float, true)
 VT_GEMM_TC(vt_gemm_f16_nn, __half, float, false)
 
+#endif  // WMMA products
+
+// Asynchronous 16-byte global -> shared copies (zero-filled when !valid), in commit groups.
+namespace vt {
+
+__device__ __forceinline__ void cpAsync16(void* smem, const void* gmem, bool valid) {
+#ifdef VT_WARP_EMULATOR
+    vt_emu::cpAsync16(smem, gmem, valid);
+#else
+    unsigned s = (unsigned) __cvta_generic_to_shared(smem);
+    int bytes = valid ? 16 : 0;
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(bytes));
+#endif
+}
+
+__device__ __forceinline__ void cpAsyncCommit() {
+#ifdef VT_WARP_EMULATOR
+    vt_emu::cpAsyncCommit();
+#else
+    asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+
+template <int N>
+__device__ __forceinline__ void cpAsyncWait() {
+#ifdef VT_WARP_EMULATOR
+    vt_emu::cpAsyncWait(N);
+#else
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+#endif
+}
+
+}  // namespace vt
+
+#ifndef VT_WARP_EMULATOR  // WMMA products (not emulated)
+
 // Pipelined tensor-core products for NT layouts (linear layers, q k^T) whose operands are already in the fragment's
 // storage type (bfloat16 or float16 copies, or float32 read as TF32): 128 x 128 x 32 block tiles, 8 warps of 64 x 32,
 // global -> shared copies with cp.async (16 bytes, zero-filled past the edges) running STAGES - 1 tiles ahead of the
 // tensor cores. Needs K a multiple of 16 bytes' worth of elements and 16-byte aligned operands (checked by the host).
 namespace vt {
-
-__device__ __forceinline__ void cpAsync16(void* smem, const void* gmem, bool valid) {
-    unsigned s = (unsigned) __cvta_generic_to_shared(smem);
-    int bytes = valid ? 16 : 0;
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(bytes));
-}
-
-__device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
-
-template <int N>
-__device__ __forceinline__ void cpAsyncWait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 template <typename P> struct Store;
 template <> struct Store<__nv_bfloat16> { typedef __nv_bfloat16 T; };
@@ -843,6 +876,8 @@ VT_GEMM_PIPE(vt_gemm_pipe_tf32_nt, wmma::precision::tf32, 3, 2)
 VT_GEMM_PIPE(vt_gemm_pipe_bf16_nt_wide, __nv_bfloat16, 3, 4)
 VT_GEMM_PIPE(vt_gemm_pipe_f16_nt_wide, __half, 3, 4)
 
+#endif  // WMMA products
+
 // Tensor-core products on raw mma.sync instructions (m16n8k16, bfloat16 or float16 operands, float32 accumulation)
 // with ldmatrix fragment loads, for NT layouts whose operands are 16-bit copies (A [M, K], B [N, K], row-major):
 // 128 x 128 x 32 block tiles, 4 warps of 64 x 64 (32 mma per 16-deep step against 8 ldmatrix), cp.async pipeline of
@@ -853,27 +888,51 @@ namespace vt {
 template <typename T> struct Mma;
 template <> struct Mma<__nv_bfloat16> {
     __device__ __forceinline__ static void run(float* c, const unsigned* a, const unsigned* b) {
+#ifdef VT_WARP_EMULATOR
+        vt_emu::mma16816<__nv_bfloat16>(c, a, b);
+#else
         asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
                      "{%0,%1,%2,%3};\n"
                      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
     }
 };
 template <> struct Mma<__half> {
     __device__ __forceinline__ static void run(float* c, const unsigned* a, const unsigned* b) {
+#ifdef VT_WARP_EMULATOR
+        vt_emu::mma16816<__half>(c, a, b);
+#else
         asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
                      "{%0,%1,%2,%3};\n"
                      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
     }
 };
 
-// Four 8 x 8 16-bit matrices from shared memory; lanes 8i..8i+7 give the row addresses of matrix i.
+// Four 8 x 8 16-bit matrices from shared memory; lanes 8i..8i+7 give the row addresses of matrix i. Lane l gets
+// row l / 4, elements 2 (l % 4) and 2 (l % 4) + 1 of each matrix (with .trans: of each matrix's transpose).
 __device__ __forceinline__ void ldmatrixX4(unsigned* r, const void* smem) {
+#ifdef VT_WARP_EMULATOR
+    vt_emu::ldmatrixX4(r, smem, false);
+#else
     unsigned s = (unsigned) __cvta_generic_to_shared(smem);
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(s));
+#endif
+}
+
+__device__ __forceinline__ void ldmatrixX4Trans(unsigned* r, const void* smem) {
+#ifdef VT_WARP_EMULATOR
+    vt_emu::ldmatrixX4(r, smem, true);
+#else
+    unsigned s = (unsigned) __cvta_generic_to_shared(smem);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(s));
+#endif
 }
 
 // v[0..7] += / *= eight floats at a 16-byte aligned address.
@@ -1108,6 +1167,8 @@ extern "C" __global__ void vt_f32_to_f16(__half* __restrict__ out, const float* 
     }
 }
 
+#ifndef VT_WARP_EMULATOR  // WMMA attention (not emulated)
+
 // Fused attention for 16-bit compute (FlashAttention-style): one block of 4 warps per 64 queries of one (batch, head);
 // keys and values stream through shared memory 64 at a time, q k^T and p v run on tensor cores (16-bit operands,
 // float32 accumulation), and the softmax is computed online in float32 with the running maximum and sum, so the
@@ -1291,6 +1352,208 @@ VT_FLASH(vt_flash16_bf16_d64, __nv_bfloat16, 64, __nv_bfloat16, __nv_bfloat16)
 VT_FLASH(vt_flash16_bf16_d128, __nv_bfloat16, 128, __nv_bfloat16, __nv_bfloat16)
 VT_FLASH(vt_flash16_f16_d64, __half, 64, __half, __half)
 VT_FLASH(vt_flash16_f16_d128, __half, 128, __half, __half)
+
+#endif  // WMMA attention
+
+// Register-resident attention for 16-bit q, k, v and output (the FlashAttention-2 scheme on mma.sync): one block of
+// 4 warps per 64 queries of one (batch, head), each warp owning 16 query rows for the whole pass. Keys and values
+// stream through shared memory 64 at a time with cp.async, double-buffered so the next tile loads while this one is
+// used. A warp's q rows stay in registers as mma A fragments; its 16 x 64 scores are mma accumulators, scaled into
+// the log2 domain, masked, and turned into probabilities in registers (row maximum and sum over the 4 lanes that
+// share a row, by shuffles); those accumulators are repacked as the A fragments of p v (the m16n8 accumulator layout
+// is the m16n8k16 A layout of two k-halves), and v's B fragments come from ldmatrix.trans on the row-major tile. The
+// output accumulates in registers with the running rescale; it leaves through the warp's q rows in shared memory for
+// 16-byte stores. Same arguments as vt_flash16_*: mask [B, H, Nq, Nk] through broadcast strides (or null), causal,
+// and (batch, head, token) strides of q (k and v share theirs) and of the output. Needs the q, k, v rows and strides
+// 16-byte aligned (multiples of 8 elements; host-checked). D is 64 or 128.
+namespace vt {
+
+template <typename T, int D>
+__device__ void flashAttention2(const T* __restrict__ Q, const T* __restrict__ K, const T* __restrict__ V,
+                                T* __restrict__ O, const float* __restrict__ mask, long long msB, long long msH,
+                                long long msQ, long long msK, int H, int Nq, int Nk, float scale, int causal,
+                                long long qB, long long qH, long long qN, long long kB, long long kH, long long kN,
+                                long long oB, long long oH, long long oN) {
+    constexpr int BQ = 64, BKV = 64, LDT = D + 8, CH = D / 8, TILE = BKV * LDT;
+    constexpr float LOG2E = 1.4426950408889634f;
+    extern __shared__ __align__(128) unsigned char smemRaw[];
+    T* Qs = reinterpret_cast<T*>(smemRaw);
+    T* KVs = Qs + BQ * LDT;  // two stages of [k tile | v tile]
+
+    int bh = blockIdx.y;
+    int b = bh / H, h = bh % H;
+    int q0 = blockIdx.x * BQ;
+    const T* q = Q + b * qB + h * qH;
+    const T* k = K + b * kB + h * kH;
+    const T* v = V + b * kB + h * kH;
+    T* o = O + b * oB + h * oH;
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+
+    for (int i = threadIdx.x; i < BQ * CH; i += 128) {
+        int r = i / CH, c = (i % CH) * 8, gq = q0 + r;
+        bool ok = gq < Nq;
+        cpAsync16(Qs + r * LDT + c, ok ? q + gq * qN + c : q, ok);
+    }
+    auto loadKV = [&](int slot, int kv0) {
+        T* ks = KVs + slot * 2 * TILE;
+        T* vs = ks + TILE;
+        for (int i = threadIdx.x; i < BKV * CH; i += 128) {
+            int r = i / CH, c = (i % CH) * 8, gk = kv0 + r;
+            bool ok = gk < Nk;
+            cpAsync16(ks + r * LDT + c, ok ? k + gk * kN + c : k, ok);
+            cpAsync16(vs + r * LDT + c, ok ? v + gk * kN + c : v, ok);
+        }
+    };
+    loadKV(0, 0);
+    cpAsyncCommit();
+
+    // this lane's two query rows (g and g + 8 of the warp's 16) and their mask rows
+    int rows[2] = {q0 + warp * 16 + g, q0 + warp * 16 + g + 8};
+    const float* mrow[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        mrow[r] = (mask != nullptr && rows[r] < Nq) ? mask + b * msB + h * msH + rows[r] * msQ : nullptr;
+    }
+    unsigned qf[D / 16][4];
+    float acc[D / 8][4];
+#pragma unroll
+    for (int d = 0; d < D / 8; ++d)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) acc[d][e] = 0.0f;
+    float rowMax[2] = {-INFINITY, -INFINITY}, rowSum[2] = {0.0f, 0.0f};
+    const float sl2 = scale * LOG2E;
+
+    int kvEnd = causal ? min(Nk, q0 + BQ) : Nk;
+    int tiles = (kvEnd + BKV - 1) / BKV;
+    for (int it = 0; it < tiles; ++it) {
+        cpAsyncWait<0>();
+        __syncthreads();  // tile `it` is in shared memory for everyone; everyone is done with tile it - 1
+        if (it == 0) {
+#pragma unroll
+            for (int kk = 0; kk < D / 16; ++kk) {
+                ldmatrixX4(qf[kk], Qs + (warp * 16 + lane % 16) * LDT + kk * 16 + (lane / 16) * 8);
+            }
+        }
+        if (it + 1 < tiles) loadKV((it + 1) % 2, (it + 1) * BKV);
+        cpAsyncCommit();
+        const T* ks = KVs + (it % 2) * 2 * TILE;
+        const T* vs = ks + TILE;
+        int kv0 = it * BKV;
+
+        // scores: 8 accumulators of 16 x 8 (keys 8j .. 8j + 7)
+        float s[BKV / 8][4];
+#pragma unroll
+        for (int j = 0; j < BKV / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) s[j][e] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) {
+#pragma unroll
+            for (int jj = 0; jj < BKV / 16; ++jj) {
+                unsigned r[4];
+                ldmatrixX4(r, ks + (jj * 16 + (lane / 16) * 8 + lane % 8) * LDT + kk * 16 + ((lane / 8) % 2) * 8);
+                unsigned b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+                Mma<T>::run(s[2 * jj], qf[kk], b0);
+                Mma<T>::run(s[2 * jj + 1], qf[kk], b1);
+            }
+        }
+        // scale to the log2 domain, mask, and the new running maximum of each row
+        float mNew[2] = {rowMax[0], rowMax[1]};
+#pragma unroll
+        for (int j = 0; j < BKV / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                int r = e / 2, gk = kv0 + 8 * j + 2 * t + e % 2;
+                float x = s[j][e] * sl2;
+                if (gk >= Nk || (causal && gk > rows[r])) {
+                    x = -INFINITY;
+                } else if (mrow[r] != nullptr) {
+                    x += mrow[r][gk * msK] * LOG2E;
+                }
+                s[j][e] = x;
+                mNew[r] = fmaxf(mNew[r], x);
+            }
+        float base[2], alpha[2], part[2] = {0.0f, 0.0f};
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            mNew[r] = fmaxf(mNew[r], __shfl_xor_sync(0xffffffffu, mNew[r], 1));
+            mNew[r] = fmaxf(mNew[r], __shfl_xor_sync(0xffffffffu, mNew[r], 2));
+            base[r] = mNew[r] == -INFINITY ? 0.0f : mNew[r];
+            alpha[r] = exp2f(rowMax[r] - base[r]);
+            rowMax[r] = mNew[r];
+        }
+#pragma unroll
+        for (int j = 0; j < BKV / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                float p = exp2f(s[j][e] - base[e / 2]);
+                s[j][e] = p;
+                part[e / 2] += p;
+            }
+        // each lane keeps a partial row sum (its columns); the 4 lanes of a row are added once, at the end
+#pragma unroll
+        for (int r = 0; r < 2; ++r) rowSum[r] = rowSum[r] * alpha[r] + part[r];
+#pragma unroll
+        for (int d = 0; d < D / 8; ++d)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) acc[d][e] *= alpha[e / 2];
+        // o += p v: keys 16kk .. 16kk + 15 are one k step; p's A fragment is accumulators 2kk and 2kk + 1
+#pragma unroll
+        for (int kk = 0; kk < BKV / 16; ++kk) {
+            unsigned pa[4] = {pack2<T>(s[2 * kk][0], s[2 * kk][1]), pack2<T>(s[2 * kk][2], s[2 * kk][3]),
+                              pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                              pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+#pragma unroll
+            for (int dd = 0; dd < D / 16; ++dd) {
+                unsigned r[4];
+                ldmatrixX4Trans(r, vs + (kk * 16 + lane % 16) * LDT + dd * 16 + (lane / 16) * 8);
+                unsigned b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+                Mma<T>::run(acc[2 * dd], pa, b0);
+                Mma<T>::run(acc[2 * dd + 1], pa, b1);
+            }
+        }
+    }
+    cpAsyncWait<0>();
+
+    float inv[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        float l = rowSum[r];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        inv[r] = 1.0f / l;
+    }
+    // the warp's own 16 q rows in shared memory are free now: stage the 16-bit output there
+    T* os = Qs + warp * 16 * LDT;
+#pragma unroll
+    for (int d = 0; d < D / 8; ++d)
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            *reinterpret_cast<unsigned*>(os + (g + 8 * r) * LDT + 8 * d + 2 * t) =
+                pack2<T>(acc[d][2 * r] * inv[r], acc[d][2 * r + 1] * inv[r]);
+        }
+    __syncwarp();
+    for (int i = lane; i < 16 * CH; i += 32) {
+        int r = i / CH, c = (i % CH) * 8, gq = q0 + warp * 16 + r;
+        if (gq < Nq) *reinterpret_cast<uint4*>(o + gq * oN + c) = *reinterpret_cast<const uint4*>(os + r * LDT + c);
+    }
+}
+
+}  // namespace vt
+
+#define VT_FLASH2(NAME, T, D)                                                                                       \
+    extern "C" __global__ void __launch_bounds__(128) NAME(const T* Q, const T* K, const T* V, T* O,                 \
+            const float* mask, long long msB, long long msH, long long msQ, long long msK, int H, int Nq, int Nk,      \
+            float scale, int causal, long long qB, long long qH, long long qN, long long kB, long long kH,            \
+            long long kN, long long oB, long long oH, long long oN) {                                                 \
+        vt::flashAttention2<T, D>(Q, K, V, O, mask, msB, msH, msQ, msK, H, Nq, Nk, scale, causal, qB, qH, qN, kB, kH, \
+                                  kN, oB, oH, oN);                                                                    \
+    }
+
+VT_FLASH2(vt_flash2_bf16_d64, __nv_bfloat16, 64)
+VT_FLASH2(vt_flash2_bf16_d128, __nv_bfloat16, 128)
+VT_FLASH2(vt_flash2_f16_d64, __half, 64)
+VT_FLASH2(vt_flash2_f16_d128, __half, 128)
 
 // float32 -> bfloat16 copy (the weights' tensor-core copy).
 extern "C" __global__ void vt_f32_to_bf16(__nv_bfloat16* __restrict__ out, const float* __restrict__ x, long long n) {

@@ -224,10 +224,18 @@ class CudaGpuTest {
             {new BlockSpec(512, 8, 2048, Activation.QUICK_GELU, NormKind.LAYER_NORM, 1e-5, false, false, true, true), 77, 3},
         };
         Random r = new Random(21);
-        for (DType dt : new DType[] {DType.BFLOAT16, DType.FLOAT16}) {
-            try (Backend ref = open(DType.FLOAT32, Map.of()); CudaBackend fused = (CudaBackend) open(dt, Map.of());
+        // the fused block with the WMMA attention kernel and with the register-resident one
+        Object[][] modes = {{"fused", DType.BFLOAT16}, {"fused", DType.FLOAT16}, {"flash2", DType.BFLOAT16},
+            {"flash2", DType.FLOAT16}};
+        for (Object[] mode : modes) {
+            String attention = (String) mode[0];
+            DType dt = (DType) mode[1];
+            try (Backend ref = open(DType.FLOAT32, Map.of());
+                 CudaBackend fused = (CudaBackend) open(dt, Map.of("attention", attention));
                  Backend ops = open(dt, Map.of("block", "ops"))) {
                 assertTrue(fused.describe().contains("transformer blocks: fused"), fused.describe());
+                assertTrue(fused.describe().contains(attention.equals("flash2") ? "register-resident attention"
+                        : "WMMA attention"), fused.describe());
                 for (Object[] c : cases) {
                     BlockSpec spec = (BlockSpec) c[0];
                     int n = (Integer) c[1];
@@ -263,7 +271,7 @@ class CudaGpuTest {
                         }
                         assertEquals(live, b.liveTensors(), "nothing left open by " + b.name() + " " + b.dtype());
                     }
-                    String what = dt + " " + spec + " x [" + batch + ", " + n + "]";
+                    String what = dt + " attention=" + attention + " " + spec + " x [" + batch + ", " + n + "]";
                     var vsRef = dev.visiontower.api.Tolerance.forDType(dt).compare(got[2], got[0]);
                     var vsOps = dev.visiontower.api.Tolerance.forDType(dt).compare(got[2], got[1]);
                     System.out.println("fused block " + what + ": vs float32 " + vsRef.message() + "; vs ops "

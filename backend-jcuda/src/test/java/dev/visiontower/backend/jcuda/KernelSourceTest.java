@@ -59,7 +59,7 @@ class KernelSourceTest {
         assertNotNull(cu, "kernels.cu ships in the jar (NVRTC compiles it)");
         Set<String> defined = entries(cu, Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\(\\d+\\) )?"
                 + "(vt_[a-z0-9_]+)\\("));
-        defined.addAll(entries(cu, Pattern.compile("\nVT_(?:GEMM_TC|GEMM_PIPE|FLASH)\\((vt_[a-z0-9_]+),")));
+        defined.addAll(entries(cu, Pattern.compile("\nVT_(?:GEMM_TC|GEMM_PIPE|FLASH|FLASH2)\\((vt_[a-z0-9_]+),")));
         for (String mma : entries(cu, Pattern.compile("\nVT_GEMM_MMA\\((vt_[a-z0-9_]+),"))) {
             defined.addAll(Set.of(mma, mma + "_epi", mma + "_epi16")); // NAME, NAME##_epi, NAME##_epi16
         }

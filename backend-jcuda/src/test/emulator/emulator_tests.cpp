@@ -1,0 +1,243 @@
+// kernels.cu's tensor-core kernels on the warp emulator, against float64 references computed from the same 16-bit
+// inputs. Run by WarpEmulatorTest (which compiles this file with the CUDA headers); prints one line per case,
+// "PASS name ..." or "FAIL name ...", and exits non-zero when a case fails.
+#define VT_WARP_EMULATOR
+#include "warp_emulator.h"
+
+#include "kernels.cu"
+
+#include <random>
+#include <string>
+
+namespace {
+
+int failures = 0;
+int cases = 0;
+
+template <typename T>
+T to16(float v) {
+    if constexpr (std::is_same_v<T, __half>) {
+        return __float2half_rn(v);
+    } else {
+        return __float2bfloat16_rn(v);
+    }
+}
+
+// The bfloat16 or the float16 entry point of a kernel.
+template <typename T, typename B, typename H>
+auto pick(B bf16, H f16) {
+    if constexpr (std::is_same_v<T, __half>) {
+        return f16;
+    } else {
+        return bf16;
+    }
+}
+
+template <typename T>
+const char* typeName() {
+    return std::is_same_v<T, __half> ? "f16" : "bf16";
+}
+
+// 16-bit device-style buffer with its exact float values.
+template <typename T>
+struct Buf16 {
+    std::vector<T> h;
+    std::vector<double> d;
+    Buf16(std::size_t n, std::mt19937& rng, float sd) : h(n), d(n) {
+        std::normal_distribution<float> dist(0.0f, sd);
+        for (std::size_t i = 0; i < n; ++i) {
+            h[i] = to16<T>(dist(rng));
+            d[i] = toF(h[i]);
+        }
+    }
+};
+
+std::vector<float> randomF(std::size_t n, std::mt19937& rng, float sd) {
+    std::normal_distribution<float> dist(0.0f, sd);
+    std::vector<float> v(n);
+    for (float& x : v) x = dist(rng);
+    return v;
+}
+
+// |a - b| <= atol + rtol |b| everywhere (b the reference); NaN anywhere fails.
+void report(const std::string& name, const std::vector<double>& got, const std::vector<double>& want, double atol,
+            double rtol) {
+    ++cases;
+    double worst = 0, maxAbs = 0;
+    std::size_t at = 0;
+    bool nan = false;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        double e = std::fabs(got[i] - want[i]);
+        if (std::isnan(got[i])) nan = true;
+        double r = e / (atol + rtol * std::fabs(want[i]));
+        if (r > worst || std::isnan(r)) {
+            worst = std::isnan(r) ? INFINITY : r;
+            at = i;
+        }
+        maxAbs = std::max(maxAbs, e);
+    }
+    bool ok = !nan && worst <= 1.0;
+    if (!ok) ++failures;
+    std::printf("%s %s: %zu values, max |a-b| %.3g, worst/bound %.3f at %zu (got %.6g, want %.6g; atol %g, rtol %g)\n",
+                ok ? "PASS" : "FAIL", name.c_str(), want.size(), maxAbs, worst, at, got[at], want[at], atol, rtol);
+    std::fflush(stdout);
+}
+
+double gelu(double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }
+
+// The mma.sync GEMM (the H200-verified kernel; this case validates the emulator): C = A B^T + bias, float32 C, on
+// ragged edges (M, N not multiples of 128, K a multiple of 8 but not of 32), and the fused block's 16-bit epilogue
+// (GELU, layer scale, residual) and its q/k/v head scatter.
+template <typename T>
+void gemmCases(std::mt19937& rng) {
+    const int M = 150, N = 136, K = 88;
+    Buf16<T> a(std::size_t(M) * K, rng, 1.0f), b(std::size_t(N) * K, rng, 1.0f);
+    std::vector<float> bias = randomF(N, rng, 1.0f);
+    std::vector<double> ref(std::size_t(M) * N);
+    for (int m = 0; m < M; ++m)
+        for (int n = 0; n < N; ++n) {
+            double s = 0;
+            for (int k = 0; k < K; ++k) s += a.d[std::size_t(m) * K + k] * b.d[std::size_t(n) * K + k];
+            ref[std::size_t(m) * N + n] = s;
+        }
+    const std::size_t smem = 4 * (128 + 128) * 40 * sizeof(T);  // Gemm.MMA_SHARED_BYTES
+    dim3 grid((N + 127) / 128, (M + 127) / 128, 1);
+    {
+        std::vector<float> c(std::size_t(M) * N, NAN);
+        auto k = pick<T>(vt_gemm_mma_bf16_nt, vt_gemm_mma_f16_nt);
+        vt_emu::launch(grid, 128, smem, k, (const T*) a.h.data(), (const T*) b.h.data(), c.data(),
+                       (const float*) bias.data(), M, N, K, 0LL, 0LL, 0LL, 0.5f);
+        std::vector<double> got(c.begin(), c.end()), want(ref.size());
+        for (std::size_t i = 0; i < ref.size(); ++i) want[i] = 0.5 * ref[i] + bias[i % N];
+        report(std::string("gemm_mma_") + typeName<T>() + " alpha+bias", got, want, 1e-4, 1e-4);
+    }
+    {
+        std::vector<float> scale = randomF(N, rng, 1.0f), resid = randomF(std::size_t(M) * N, rng, 1.0f);
+        std::vector<T> c(std::size_t(M) * N, to16<T>(NAN));
+        auto k = pick<T>(vt_gemm_mma_bf16_nt_epi16, vt_gemm_mma_f16_nt_epi16);
+        vt_emu::launch(grid, 128, smem, k, (const T*) a.h.data(), (const T*) b.h.data(), c.data(),
+                       (const float*) bias.data(), M, N, K, (const float*) scale.data(), (const float*) resid.data(), 1,
+                       0, 1, 1);
+        std::vector<double> got(c.size()), want(ref.size());
+        for (std::size_t i = 0; i < ref.size(); ++i) {
+            got[i] = toF(c[i]);
+            int n = (int) (i % N);
+            want[i] = gelu(ref[i] + bias[n]) * scale[n] + resid[i];
+        }
+        report(std::string("gemm_mma_") + typeName<T>() + " gelu+scale+residual -> 16-bit", got, want, 1e-2, 1e-2);
+    }
+    {
+        // columns q | k | v of 2 heads x 8 ... here N = 3 * heads * headDim with headDim 8: 136 is not a multiple of 3,
+        // so use the first 120 columns (5 heads of 8), rows = 2 images x 75 tokens.
+        const int n3 = 120, heads = 5, hd = 8, tokens = 75;
+        std::vector<T> c(std::size_t(M) * n3, to16<T>(NAN));
+        auto k = pick<T>(vt_gemm_mma_bf16_nt_epi16, vt_gemm_mma_f16_nt_epi16);
+        vt_emu::launch(dim3((n3 + 127) / 128, (M + 127) / 128, 1), 128, smem, k, (const T*) a.h.data(),
+                       (const T*) b.h.data(), c.data(), (const float*) nullptr, M, n3, K, (const float*) nullptr,
+                       (const float*) nullptr, -1, heads, tokens, hd);
+        std::vector<double> got(c.size()), want(c.size());
+        const int width = n3 / 3;
+        for (int m = 0; m < M; ++m)
+            for (int n = 0; n < n3; ++n) {
+                int which = n / width, cw = n % width, h = cw / hd, bb = m / tokens, tok = m % tokens;
+                std::size_t dst = std::size_t(which) * M * width
+                                  + ((std::size_t(bb) * heads + h) * tokens + tok) * hd + cw % hd;
+                got[dst] = toF(c[dst]);
+                want[dst] = ref[std::size_t(m) * N + n];
+            }
+        report(std::string("gemm_mma_") + typeName<T>() + " q/k/v head scatter", got, want, 1e-2, 1e-2);
+    }
+}
+
+struct AttentionCase {
+    const char* name;
+    int B, H, Nq, Nk;
+    bool causal;
+    int mask;  // 0 none, 1 key padding [B, 1, 1, Nk] of 0 / -inf, 2 additive [B, H, Nq, Nk]
+};
+
+// vt_flash2_*: q, k, v as the fused block hands them over (planes [B, H, N, D]) and the output as it wants it
+// ([B, Nq, H * D]), against softmax(scale q k^T + mask) v in float64 from the same 16-bit inputs.
+template <typename T, int D>
+void attentionCase(std::mt19937& rng, const AttentionCase& c, double atol, double rtol) {
+    const int B = c.B, H = c.H, Nq = c.Nq, Nk = c.Nk;
+    Buf16<T> q(std::size_t(B) * H * Nq * D, rng, 1.5f), k(std::size_t(B) * H * Nk * D, rng, 1.5f),
+        v(std::size_t(B) * H * Nk * D, rng, 1.0f);
+    std::vector<float> mask;
+    long long msB = 0, msH = 0, msQ = 0, msK = 0;
+    if (c.mask == 1) {
+        mask.assign(std::size_t(B) * Nk, 0.0f);
+        for (int b = 0; b < B; ++b) {
+            int keep = std::max(1, Nk - 37 * (b + 1));
+            for (int j = keep; j < Nk; ++j) mask[std::size_t(b) * Nk + j] = -INFINITY;
+        }
+        msB = Nk;
+        msK = 1;
+    } else if (c.mask == 2) {
+        std::uniform_real_distribution<float> u(-3.0f, 0.0f);
+        mask.resize(std::size_t(B) * H * Nq * Nk);
+        for (float& x : mask) x = u(rng);
+        msB = (long long) H * Nq * Nk;
+        msH = (long long) Nq * Nk;
+        msQ = Nk;
+        msK = 1;
+    }
+    const float scale = 1.0f / std::sqrt((float) D);
+    std::vector<T> out(std::size_t(B) * Nq * H * D, to16<T>(NAN));
+    const std::size_t smem = 5 * 64 * (D + 8) * sizeof(T);  // CudaBackend.flash2SharedBytes
+    auto kernel = D == 64 ? pick<T>(vt_flash2_bf16_d64, vt_flash2_f16_d64) : pick<T>(vt_flash2_bf16_d128, vt_flash2_f16_d128);
+    vt_emu::launch(dim3((Nq + 63) / 64, B * H, 1), 128, smem, kernel, (const T*) q.h.data(), (const T*) k.h.data(),
+                   (const T*) v.h.data(), out.data(), (const float*) (mask.empty() ? nullptr : mask.data()), msB, msH,
+                   msQ, msK, H, Nq, Nk, scale, c.causal ? 1 : 0, (long long) H * Nq * D, (long long) Nq * D,
+                   (long long) D, (long long) H * Nk * D, (long long) Nk * D, (long long) D, (long long) Nq * H * D,
+                   (long long) D, (long long) H * D);
+    std::vector<double> got(out.size()), want(out.size()), p(Nk);
+    for (int b = 0; b < B; ++b)
+        for (int h = 0; h < H; ++h)
+            for (int i = 0; i < Nq; ++i) {
+                const double* qi = &q.d[((std::size_t(b) * H + h) * Nq + i) * D];
+                double mx = -INFINITY;
+                for (int j = 0; j < Nk; ++j) {
+                    const double* kj = &k.d[((std::size_t(b) * H + h) * Nk + j) * D];
+                    double dot = 0;
+                    for (int d = 0; d < D; ++d) dot += qi[d] * kj[d];
+                    double x = dot * scale;
+                    if (c.causal && j > i) x = -INFINITY;
+                    if (c.mask == 1) x += mask[std::size_t(b) * Nk + j];
+                    if (c.mask == 2) x += mask[((std::size_t(b) * H + h) * Nq + i) * Nk + j];
+                    p[j] = x;
+                    mx = std::max(mx, x);
+                }
+                double sum = 0;
+                for (int j = 0; j < Nk; ++j) sum += (p[j] = std::exp(p[j] - mx));
+                for (int d = 0; d < D; ++d) {
+                    double o = 0;
+                    for (int j = 0; j < Nk; ++j) o += p[j] * v.d[((std::size_t(b) * H + h) * Nk + j) * D + d];
+                    std::size_t at = (std::size_t(b) * Nq + i) * H * D + std::size_t(h) * D + d;
+                    want[at] = o / sum;
+                    got[at] = toF(out[at]);
+                }
+            }
+    report(std::string("flash2_") + typeName<T>() + "_d" + std::to_string(D) + " " + c.name, got, want, atol, rtol);
+}
+
+template <typename T>
+void attentionCases(std::mt19937& rng, double atol, double rtol) {
+    attentionCase<T, 64>(rng, {"B2 H2 N197 (ViT-B/16 tokens)", 2, 2, 197, 197, false, 0}, atol, rtol);
+    attentionCase<T, 128>(rng, {"B1 H2 N130", 1, 2, 130, 130, false, 0}, atol, rtol);
+    attentionCase<T, 64>(rng, {"B1 H2 N100 causal", 1, 2, 100, 100, true, 0}, atol, rtol);
+    attentionCase<T, 128>(rng, {"B2 H1 N77 causal + key padding", 2, 1, 77, 77, true, 1}, atol, rtol);
+    attentionCase<T, 64>(rng, {"B2 H2 Nq50 Nk130 additive mask", 2, 2, 50, 130, false, 2}, atol, rtol);
+}
+
+}  // namespace
+
+int main() {
+    std::mt19937 rng(20261127);
+    gemmCases<__nv_bfloat16>(rng);
+    gemmCases<__half>(rng);
+    attentionCases<__nv_bfloat16>(rng, 1e-2, 2e-2);
+    attentionCases<__half>(rng, 2e-3, 5e-3);
+    std::printf("%d cases, %d failed\n", cases, failures);
+    return failures == 0 ? 0 : 1;
+}
