@@ -85,12 +85,35 @@ void report(const std::string& name, const std::vector<double>& got, const std::
 
 double gelu(double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }
 
-// The mma.sync GEMM (the H200-verified kernel; this case validates the emulator): C = A B^T + bias, float32 C, on
+// The 16-bit GEMMs (mma.sync: the H200-verified kernel, whose cases validate the emulator; wgmma): C = A B^T + bias,
+// float32 C, on
 // ragged edges (M, N not multiples of 128, K a multiple of 8 but not of 32), and the fused block's 16-bit epilogue
 // (GELU, layer scale, residual) and its q/k/v head scatter.
-template <typename T>
+// The two 16-bit product families: mma.sync (128 threads) and wgmma (256 threads, 1024 bytes of alignment slack).
+struct MmaFamily {
+    static constexpr const char* name = "gemm_mma_";
+    static constexpr unsigned threads = 128;
+    template <typename T>
+    static constexpr std::size_t smem() { return 4 * (128 + 128) * 40 * sizeof(T); }  // Gemm.MMA_SHARED_BYTES
+    template <typename T>
+    static auto plain() { return pick<T>(vt_gemm_mma_bf16_nt, vt_gemm_mma_f16_nt); }
+    template <typename T>
+    static auto epi16() { return pick<T>(vt_gemm_mma_bf16_nt_epi16, vt_gemm_mma_f16_nt_epi16); }
+};
+struct WgmmaFamily {
+    static constexpr const char* name = "gemm_wgmma_";
+    static constexpr unsigned threads = 256;
+    template <typename T>
+    static constexpr std::size_t smem() { return 4 * 2 * 128 * 128 + 1024; }  // Gemm.WGMMA_SHARED_BYTES
+    template <typename T>
+    static auto plain() { return pick<T>(vt_gemm_wgmma_bf16_nt, vt_gemm_wgmma_f16_nt); }
+    template <typename T>
+    static auto epi16() { return pick<T>(vt_gemm_wgmma_bf16_nt_epi16, vt_gemm_wgmma_f16_nt_epi16); }
+};
+
+template <typename F, typename T>
 void gemmCases(std::mt19937& rng) {
-    const int M = 150, N = 136, K = 88;
+    const int M = 150, N = 136, K = 328;  // K: more k tiles than pipeline stages, the last one partial
     Buf16<T> a(std::size_t(M) * K, rng, 1.0f), b(std::size_t(N) * K, rng, 1.0f);
     std::vector<float> bias = randomF(N, rng, 1.0f);
     std::vector<double> ref(std::size_t(M) * N);
@@ -100,22 +123,20 @@ void gemmCases(std::mt19937& rng) {
             for (int k = 0; k < K; ++k) s += a.d[std::size_t(m) * K + k] * b.d[std::size_t(n) * K + k];
             ref[std::size_t(m) * N + n] = s;
         }
-    const std::size_t smem = 4 * (128 + 128) * 40 * sizeof(T);  // Gemm.MMA_SHARED_BYTES
+    const std::size_t smem = F::template smem<T>();
     dim3 grid((N + 127) / 128, (M + 127) / 128, 1);
     {
         std::vector<float> c(std::size_t(M) * N, NAN);
-        auto k = pick<T>(vt_gemm_mma_bf16_nt, vt_gemm_mma_f16_nt);
-        vt_emu::launch(grid, 128, smem, k, (const T*) a.h.data(), (const T*) b.h.data(), c.data(),
+        vt_emu::launch(grid, F::threads, smem, F::template plain<T>(), (const T*) a.h.data(), (const T*) b.h.data(), c.data(),
                        (const float*) bias.data(), M, N, K, 0LL, 0LL, 0LL, 0.5f);
         std::vector<double> got(c.begin(), c.end()), want(ref.size());
         for (std::size_t i = 0; i < ref.size(); ++i) want[i] = 0.5 * ref[i] + bias[i % N];
-        report(std::string("gemm_mma_") + typeName<T>() + " alpha+bias", got, want, 1e-4, 1e-4);
+        report(std::string(F::name) + typeName<T>() + " alpha+bias", got, want, 1e-4, 1e-4);
     }
     {
         std::vector<float> scale = randomF(N, rng, 1.0f), resid = randomF(std::size_t(M) * N, rng, 1.0f);
         std::vector<T> c(std::size_t(M) * N, to16<T>(NAN));
-        auto k = pick<T>(vt_gemm_mma_bf16_nt_epi16, vt_gemm_mma_f16_nt_epi16);
-        vt_emu::launch(grid, 128, smem, k, (const T*) a.h.data(), (const T*) b.h.data(), c.data(),
+        vt_emu::launch(grid, F::threads, smem, F::template epi16<T>(), (const T*) a.h.data(), (const T*) b.h.data(), c.data(),
                        (const float*) bias.data(), M, N, K, (const float*) scale.data(), (const float*) resid.data(), 1,
                        0, 1, 1);
         std::vector<double> got(c.size()), want(ref.size());
@@ -124,15 +145,14 @@ void gemmCases(std::mt19937& rng) {
             int n = (int) (i % N);
             want[i] = gelu(ref[i] + bias[n]) * scale[n] + resid[i];
         }
-        report(std::string("gemm_mma_") + typeName<T>() + " gelu+scale+residual -> 16-bit", got, want, 1e-2, 1e-2);
+        report(std::string(F::name) + typeName<T>() + " gelu+scale+residual -> 16-bit", got, want, 1e-2, 1e-2);
     }
     {
         // columns q | k | v of 2 heads x 8 ... here N = 3 * heads * headDim with headDim 8: 136 is not a multiple of 3,
         // so use the first 120 columns (5 heads of 8), rows = 2 images x 75 tokens.
         const int n3 = 120, heads = 5, hd = 8, tokens = 75;
         std::vector<T> c(std::size_t(M) * n3, to16<T>(NAN));
-        auto k = pick<T>(vt_gemm_mma_bf16_nt_epi16, vt_gemm_mma_f16_nt_epi16);
-        vt_emu::launch(dim3((n3 + 127) / 128, (M + 127) / 128, 1), 128, smem, k, (const T*) a.h.data(),
+        vt_emu::launch(dim3((n3 + 127) / 128, (M + 127) / 128, 1), F::threads, smem, F::template epi16<T>(), (const T*) a.h.data(),
                        (const T*) b.h.data(), c.data(), (const float*) nullptr, M, n3, K, (const float*) nullptr,
                        (const float*) nullptr, -1, heads, tokens, hd);
         std::vector<double> got(c.size()), want(c.size());
@@ -145,7 +165,7 @@ void gemmCases(std::mt19937& rng) {
                 got[dst] = toF(c[dst]);
                 want[dst] = ref[std::size_t(m) * N + n];
             }
-        report(std::string("gemm_mma_") + typeName<T>() + " q/k/v head scatter", got, want, 1e-2, 1e-2);
+        report(std::string(F::name) + typeName<T>() + " q/k/v head scatter", got, want, 1e-2, 1e-2);
     }
 }
 
@@ -234,8 +254,10 @@ void attentionCases(std::mt19937& rng, double atol, double rtol) {
 
 int main() {
     std::mt19937 rng(20261127);
-    gemmCases<__nv_bfloat16>(rng);
-    gemmCases<__half>(rng);
+    gemmCases<MmaFamily, __nv_bfloat16>(rng);
+    gemmCases<MmaFamily, __half>(rng);
+    gemmCases<WgmmaFamily, __nv_bfloat16>(rng);
+    gemmCases<WgmmaFamily, __half>(rng);
     attentionCases<__nv_bfloat16>(rng, 1e-2, 2e-2);
     attentionCases<__half>(rng, 2e-3, 5e-3);
     std::printf("%d cases, %d failed\n", cases, failures);

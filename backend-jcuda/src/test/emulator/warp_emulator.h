@@ -10,6 +10,8 @@
 //     (k 2t+8.., n g); C/D (row g, n 2t..2t+1), (row g+8, n 2t..2t+1); the lower half of a register is the lower index.
 //   ldmatrix.sync.aligned.m8n8.x4[.trans].shared.b16: lanes 8i..8i+7 give the row addresses of matrix i; register i
 //     of lane l holds row l / 4, columns 2 (l % 4) and 2 (l % 4) + 1 of matrix i (with .trans, of its transpose).
+//   wgmma.mma_async m64n128k16 (see wgmma64x128): operands through shared-memory descriptors (K-major, 128-byte
+//     swizzle), accumulators in the m16n8 pattern per warp of the warpgroup.
 //   cp.async.cg 16 bytes: queued per thread, carried out at cp.async.wait_group for all but the newest N committed
 //     groups, so that a read of shared memory before its wait sees the poison, not the data.
 // Checked on the way, each failure printed with what and where, then abort(): row and copy addresses 16-byte aligned
@@ -137,7 +139,7 @@ inline void cpAsyncWait(int newest) {
 }
 
 template <typename T>
-inline float element(unsigned reg, int upper) {
+inline float element(unsigned reg, int upper) {  // the lower or upper 16-bit value of a register
     std::uint16_t bits = (std::uint16_t) (upper ? reg >> 16 : reg & 0xffffu);
     T v;
     std::memcpy(&v, &bits, 2);
@@ -189,6 +191,54 @@ inline void ldmatrixX4(unsigned* r, const void* smem, bool trans) {
         r[i] = (unsigned) e[0] | ((unsigned) e[1] << 16);
     }
     syncwarp();
+}
+
+// Offset of p in the dynamic shared memory window (what cvta.to.shared gives on the GPU).
+inline unsigned sharedAddress(const void* p) {
+    const unsigned char* c = static_cast<const unsigned char*>(p);
+    for (const unsigned char* base : {static_cast<const unsigned char*>(::smemRaw),
+                                      static_cast<const unsigned char*>(vt::smemRaw)}) {
+        if (c >= base && c < base + kSharedBytes) return (unsigned) (c - base);
+    }
+    fail("address outside shared memory converted to a shared address");
+}
+
+// One operand element of wgmma from a shared-memory matrix descriptor, for the one layout the kernels use: K-major,
+// 128-byte swizzle (start address bits 0-13 and stride byte offset bits 32-45, both in 16-byte units; swizzle mode
+// bits 62-63 = 1). Row r of the 8-row group r / 8 starts at start + (r / 8) SBO + (r % 8) 128; the hardware XORs
+// address bits 4-6 (the 16-byte chunk) with bits 7-9 (the row within the 1024-byte swizzle atom).
+template <typename T>
+inline float descriptorElement(unsigned long long desc, int row, int k) {
+    if ((desc >> 62) != 1) fail("wgmma descriptor: only the 128-byte swizzle is emulated");
+    if (((desc >> 49) & 7) != 0) fail("wgmma descriptor: non-zero matrix base offset");
+    unsigned start = (unsigned) (desc & 0x3FFF) << 4;
+    unsigned sbo = (unsigned) ((desc >> 32) & 0x3FFF) << 4;
+    if (start % 128 + 32 > 128) fail("wgmma descriptor: a k16 step crosses a 128-byte swizzle row");
+    unsigned addr = start + (unsigned) (row / 8) * sbo + (unsigned) (row % 8) * 128 + 2u * (unsigned) k;
+    unsigned phys = addr ^ (((addr >> 7) & 7u) << 4);
+    if (phys + 2 > sharedLimit) fail("wgmma operand outside the launch's dynamic shared memory");
+    std::uint16_t bits;
+    std::memcpy(&bits, vt::smemRaw + phys, 2);
+    return element<T>(bits, 0);
+}
+
+// wgmma.mma_async.sync.aligned.m64n128k16.f32.{bf16,f16} with both operands K-major in shared memory, carried out at
+// issue (so wgmma.fence / commit_group / wait_group are no-ops here). Thread i of the warpgroup holds
+// d[4j + 2h + e] = D[16 (i / 32) + (i % 32) / 4 + 8h][8j + 2 (i % 4) + e].
+template <typename T>
+inline void wgmma64x128(float (&d)[64], unsigned long long descA, unsigned long long descB, int accumulate) {
+    int i = (int) (threadIdx.x % 128);
+    int w = i / 32, g = (i % 32) / 4, t = i % 4;
+    for (int j = 0; j < 16; ++j)
+        for (int h = 0; h < 2; ++h)
+            for (int e = 0; e < 2; ++e) {
+                int row = 16 * w + g + 8 * h, col = 8 * j + 2 * t + e;
+                float acc = accumulate ? d[4 * j + 2 * h + e] : 0.0f;
+                for (int k = 0; k < 16; ++k) {
+                    acc += descriptorElement<T>(descA, row, k) * descriptorElement<T>(descB, col, k);
+                }
+                d[4 * j + 2 * h + e] = acc;
+            }
 }
 
 inline float shflXor(float v, int mask) {

@@ -42,6 +42,8 @@ public final class CudaBackend implements Backend, Ops {
     private final boolean fusedAttention;
     /** Whether fused blocks' attention runs on the register-resident kernel ({@code attention=flash2}). */
     private final boolean flash2;
+    /** The 16-bit product kernels' tile choice (option {@code tile}); the fused blocks use wgmma for {@code wgmma}. */
+    private final String tile;
     /** Whether 16-bit transformer blocks run as {@link FusedBlock}s (option {@code block=fused}). */
     private final boolean fusedBlocks;
     private volatile boolean closed;
@@ -51,10 +53,11 @@ public final class CudaBackend implements Backend, Ops {
         this.options = options;
         this.fusedAttention = !attention.equals("unfused");
         this.flash2 = attention.equals("flash2");
+        this.tile = tile;
         this.fusedBlocks = fusedBlocks;
         this.gpu = gpu;
         current();
-        this.kernels = Kernels.load(gpu, kernelMode);
+        this.kernels = Kernels.load(gpu, kernelMode, tile.equals("wgmma"));
         JCudaDriver.cuStreamCreate(stream, 0); // blocking: ordered with the synchronous copies on the legacy stream
         Gemm g = null;
         String note = "";
@@ -134,7 +137,8 @@ public final class CudaBackend implements Backend, Ops {
         boolean low = precision == Gemm.Precision.BF16 || precision == Gemm.Precision.FP16;
         return gpu.name() + " (" + gpu.arch() + "); GEMM: " + gemm.describe() + gemmNote + ", " + precision
                 + "; attention: " + (low && fusedAttention ? "fused for head sizes 64 and 128" : "unfused")
-                + (low && fusedBlocks ? "; transformer blocks: fused (mma.sync products with epilogues, "
+                + (low && fusedBlocks ? "; transformer blocks: fused (" + (tile.equals("wgmma") ? "wgmma" : "mma.sync")
+                        + " products with epilogues, "
                         + (flash2 ? "register-resident attention)" : "WMMA attention)") : "")
                 + "; kernels: " + kernels.origin;
     }
@@ -824,6 +828,11 @@ public final class CudaBackend implements Backend, Ops {
     /** Whether fused blocks run their attention on the register-resident kernel (option {@code attention=flash2}). */
     boolean flash2() {
         return flash2;
+    }
+
+    /** The tile option: {@code mma}, {@code wgmma}, {@code narrow} or {@code wide}. */
+    String tile() {
+        return tile;
     }
 
     @Override

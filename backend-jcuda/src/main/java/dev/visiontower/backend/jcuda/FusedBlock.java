@@ -19,7 +19,8 @@ import jcuda.driver.JCudaDriver;
  * projection's epilogue adds the bias, the layer scale and the residual in float32; norm2 writes 16-bit rows; fc1's
  * epilogue applies bias and activation and writes 16 bits; fc2's adds bias, layer scale and residual. Compared with
  * the operation-by-operation block this skips the head permutes, the per-product 16-bit copies of activations and
- * the separate bias/activation/residual passes. Products run on the mma.sync kernels ({@code vt_gemm_mma_*}).
+ * the separate bias/activation/residual passes. Products run on the mma.sync kernels ({@code vt_gemm_mma_*}), or on
+ * the wgmma ones ({@code vt_gemm_wgmma_*}) with the option {@code tile=wgmma}.
  *
  * <p>Used for blocks without q/k norm, head size 64 or 128, widths multiple of 8; others, and inputs the kernels
  * cannot take, run the reference block.
@@ -37,6 +38,8 @@ final class FusedBlock implements TransformerBlock {
     private final String flash; // + head size
     private final String gemm16;
     private final String gemm32;
+    private final int productThreads;
+    private final int productShared;
 
     FusedBlock(CudaBackend backend, BlockSpec spec, Parameters p, TransformerBlock reference) {
         this.backend = backend;
@@ -48,8 +51,11 @@ final class FusedBlock implements TransformerBlock {
         this.rmsNorm = f16 ? "vt_rms_norm_f16" : "vt_rms_norm_bf16";
         this.flash = backend.flash2() ? (f16 ? "vt_flash2_f16_d" : "vt_flash2_bf16_d")
                 : (f16 ? "vt_flash16_f16_d" : "vt_flash16_bf16_d");
-        this.gemm16 = f16 ? "vt_gemm_mma_f16_nt_epi16" : "vt_gemm_mma_bf16_nt_epi16";
-        this.gemm32 = f16 ? "vt_gemm_mma_f16_nt_epi" : "vt_gemm_mma_bf16_nt_epi";
+        String product = Gemm.kernel16(backend.tile().equals("wgmma") ? "wgmma" : "mma", backend.precision());
+        this.gemm16 = product + "_epi16";
+        this.gemm32 = product + "_epi";
+        this.productThreads = Gemm.threads16(backend.tile());
+        this.productShared = Gemm.sharedBytes16(backend.tile());
     }
 
     static boolean supports(BlockSpec spec) {
@@ -205,7 +211,8 @@ final class FusedBlock implements TransformerBlock {
                       CUdeviceptr scale, CUdeviceptr residual, int act, int heads, int tokens, int headDim,
                       boolean out16) {
         backend.kernels().launch(backend.stream(), out16 ? gemm16 : gemm32, (n + TILE - 1) / TILE,
-                (m + TILE - 1) / TILE, 1, 128, Gemm.MMA_SHARED_BYTES, a, bw, c, bias, m, n, k, scale, residual, act, heads, tokens, headDim);
+                (m + TILE - 1) / TILE, 1, productThreads, productShared, a, bw, c, bias, m, n, k, scale, residual, act,
+                heads, tokens, headDim);
     }
 
     /** The 16-bit [3W, W] concatenation of the q, k, v weights. */

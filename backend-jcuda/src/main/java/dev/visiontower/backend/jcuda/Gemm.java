@@ -24,6 +24,31 @@ abstract class Gemm {
      */
     static final int MMA_SHARED_BYTES = 4 * 2 * 128 * (32 + 8) * 2;
 
+    /**
+     * Dynamic shared memory of the wgmma kernels ({@code vt_gemm_wgmma_*}): 4 stages of 128-row A and B tiles of 64
+     * 16-bit values (128-byte swizzled rows), plus 1024 bytes so the tiles can start on a 1024-byte boundary.
+     */
+    static final int WGMMA_SHARED_BYTES = 4 * 2 * 128 * 128 + 1024;
+
+    /** Threads per block of the 16-bit product kernels for a tile choice: two warpgroups for wgmma, 4 warps else. */
+    static int threads16(String tile) {
+        return tile.equals("wgmma") ? 256 : 128;
+    }
+
+    /** Dynamic shared memory of the 16-bit product kernels ({@code vt_gemm_mma_*} or {@code vt_gemm_wgmma_*}). */
+    static int sharedBytes16(String tile) {
+        return tile.equals("wgmma") ? WGMMA_SHARED_BYTES : MMA_SHARED_BYTES;
+    }
+
+    /** Name prefix of the 16-bit product kernels for a tile choice and precision, e.g. {@code vt_gemm_mma_bf16_nt}. */
+    static String kernel16(String tile, Precision p) {
+        boolean f16 = p == Precision.FP16;
+        if (tile.equals("wgmma")) {
+            return f16 ? "vt_gemm_wgmma_f16_nt" : "vt_gemm_wgmma_bf16_nt";
+        }
+        return f16 ? "vt_gemm_mma_f16_nt" : "vt_gemm_mma_bf16_nt";
+    }
+
     /** How the multiply-adds are computed (accumulation is always float32). */
     enum Precision {
         /** Exact float32 on CUDA cores. */
@@ -76,6 +101,7 @@ abstract class Gemm {
         @Override
         String describe() {
             String tiles = tile.equals("mma") ? "; bf16/fp16 NT products on mma.sync + ldmatrix 128x128 tiles)"
+                    : tile.equals("wgmma") ? "; bf16/fp16 NT products on wgmma 128x128x64 tiles, sm_90a)"
                     : tile.equals("wide") ? ", 128x256 tiles)" : ")";
             return "own kernels (float32 tiles on CUDA cores; TF32/bf16/fp16 WMMA tiles on tensor cores"
                     + (pipeline ? ", cp.async-pipelined where K allows" + tiles : ", unpipelined)");
@@ -86,7 +112,8 @@ abstract class Gemm {
 
         /**
          * Which pipelined kernel computes 16-bit NT products: {@code narrow} (WMMA, 128 x 128 tiles), {@code wide}
-         * (WMMA, 128 x 256) or {@code mma} (mma.sync with ldmatrix, 128 x 128 tiles of 4 warps).
+         * (WMMA, 128 x 256), {@code mma} (mma.sync with ldmatrix, 128 x 128 tiles of 4 warps) or {@code wgmma}
+         * (Hopper's wgmma from swizzled shared memory, 128 x 128 x 64 tiles of two warpgroups; sm_90a kernels).
          */
         private final String tile;
 
@@ -122,9 +149,9 @@ abstract class Gemm {
                 return;
             }
             if (a16 != null && b16 != null && wants16BitCopies(p, transB, k)) {
-                if (tile.equals("mma")) {
-                    kernels.launch(stream, p == Precision.BF16 ? "vt_gemm_mma_bf16_nt" : "vt_gemm_mma_f16_nt", gx, gy,
-                            batch, 128, MMA_SHARED_BYTES, a16, b16, c, bias, m, n, k, sA, sB, sC, alpha);
+                if (tile.equals("mma") || tile.equals("wgmma")) {
+                    kernels.launch(stream, kernel16(tile, p), gx, gy, batch, threads16(tile), sharedBytes16(tile),
+                            a16, b16, c, bias, m, n, k, sA, sB, sC, alpha);
                     return;
                 }
                 String name = p == Precision.BF16 ? "vt_gemm_pipe_bf16_nt" : "vt_gemm_pipe_f16_nt";

@@ -57,7 +57,8 @@ public final class GemmBenchmark {
             DType dt = mode.startsWith("bf16") ? DType.BFLOAT16 : mode.startsWith("fp16") ? DType.FLOAT16 : DType.FLOAT32;
             Map<String, String> extra = Map.of("tf32", Boolean.toString(mode.startsWith("tf32")), "gemm", gemm,
                     "pipeline", Boolean.toString(!mode.endsWith("-unpipelined")),
-                    "tile", mode.endsWith("-wide") ? "wide" : mode.endsWith("-wmma") ? "narrow" : "mma");
+                    "tile", mode.endsWith("-wide") ? "wide" : mode.endsWith("-wmma") ? "narrow"
+                            : mode.endsWith("-wgmma") ? "wgmma" : "mma");
             try (CudaBackend b = (CudaBackend) new JCudaBackendProvider().open(
                     new BackendOptions(Device.cuda(0), dt, 0, extra))) {
                 if (mode.equals(modes.get(0))) {
@@ -138,7 +139,8 @@ public final class GemmBenchmark {
     /**
      * One CLIP ViT-B/16 transformer block at batch 128 (random weights), as the backend's fused block or composed
      * from operations: mode {@code bf16|fp16} suffixed {@code -fused}, {@code -flash2} (fused, register-resident
-     * attention) or {@code -ops}.
+     * attention) or {@code -ops}; {@code -wgmma} before the suffix puts the fused block's products on wgmma
+     * (e.g. {@code bf16-wgmma-flash2}).
      */
     static void block(String mode) {
         DType dt = mode.startsWith("fp16") ? DType.FLOAT16 : DType.BFLOAT16;
@@ -146,7 +148,8 @@ public final class GemmBenchmark {
         dev.visiontower.api.nn.BlockSpec spec = dev.visiontower.api.nn.BlockSpec.of(cfg);
         try (CudaBackend b = (CudaBackend) new JCudaBackendProvider().open(new BackendOptions(Device.cuda(0), dt, 0,
                 Map.of("block", mode.endsWith("-ops") ? "ops" : "fused",
-                        "attention", mode.endsWith("-flash2") ? "flash2" : "fused")))) {
+                        "attention", mode.endsWith("-flash2") ? "flash2" : "fused",
+                        "tile", mode.contains("-wgmma") ? "wgmma" : "mma")))) {
             dev.visiontower.api.nn.RandomWeights rw = dev.visiontower.api.nn.RandomWeights.of(cfg, 5);
             Map<String, Tensor> weights = new java.util.LinkedHashMap<>();
             for (String name : dev.visiontower.api.nn.VisionTransformer.parameterShapes(cfg).keySet()) {

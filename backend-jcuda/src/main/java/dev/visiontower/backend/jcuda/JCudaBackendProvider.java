@@ -82,6 +82,7 @@ public final class JCudaBackendProvider implements BackendProvider {
         String gemm = cublas == null ? "cuBLAS (JCublas2 12.6)" : "own tensor-core kernels (cuBLAS unavailable: "
                 + cublas + ")";
         String kernels = Kernels.shippedFatbin() ? "sm_80/sm_90 machine code + PTX built with nvcc"
+                + (Kernels.shippedSm90a() ? " (and sm_90a for tile=wgmma)" : "")
                 : Kernels.shippedPtx() ? "PTX built with nvcc" : "NVRTC at open (no PTX in the jar)";
         return Availability.available(gpus + "; CUDA driver " + CudaDriver.driverVersion() + "; GEMM: " + gemm
                 + "; kernels: " + kernels, devices);
@@ -121,8 +122,8 @@ public final class JCudaBackendProvider implements BackendProvider {
         if (!List.of("true", "false").contains(tf32)) {
             throw new InvalidInputException("jcuda: option tf32 must be true or false, got '" + tf32 + "'");
         }
-        if (!List.of("narrow", "wide", "mma").contains(tile)) {
-            throw new InvalidInputException("jcuda: option tile must be narrow, wide or mma, got '" + tile + "'");
+        if (!List.of("narrow", "wide", "mma", "wgmma").contains(tile)) {
+            throw new InvalidInputException("jcuda: option tile must be mma, wgmma, narrow or wide, got '" + tile + "'");
         }
         if (!List.of("fused", "ops").contains(block)) {
             throw new InvalidInputException("jcuda: option block must be fused or ops, got '" + block + "'");

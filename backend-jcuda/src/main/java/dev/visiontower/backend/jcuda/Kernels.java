@@ -1,5 +1,6 @@
 package dev.visiontower.backend.jcuda;
 
+import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.VisionTowerException;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
@@ -30,6 +31,8 @@ final class Kernels {
     static final String RESOURCE_DIR = "/dev/visiontower/backend/jcuda/";
     static final String PTX = "kernels.ptx";
     static final String FATBIN = "kernels.fatbin";
+    /** All kernels as sm_90a machine code (wgmma needs the architecture-specific target), loaded for tile=wgmma. */
+    static final String CUBIN_SM90A = "kernels_sm90a.cubin";
     static final String SOURCE = "kernels.cu";
     /** The null device pointer, for optional kernel arguments. */
     static final CUdeviceptr NULL = new CUdeviceptr();
@@ -52,6 +55,11 @@ final class Kernels {
         return Kernels.class.getResource(RESOURCE_DIR + PTX) != null;
     }
 
+    /** Whether the jar carries the build-time sm_90a machine code (the wgmma kernels). */
+    static boolean shippedSm90a() {
+        return Kernels.class.getResource(RESOURCE_DIR + CUBIN_SM90A) != null;
+    }
+
     /** Whether the jar carries build-time machine code (a fat binary). */
     static boolean shippedFatbin() {
         return Kernels.class.getResource(RESOURCE_DIR + FATBIN) != null;
@@ -61,11 +69,18 @@ final class Kernels {
      * Loads the kernels for a device (its context must be current).
      *
      * @param mode {@code auto} (shipped fat binary, else shipped PTX, else NVRTC), {@code ptx} or {@code nvrtc}
+     * @param sm90a the sm_90a build, whose wgmma kernels are real (Hopper only): the shipped sm_90a machine code in
+     *              {@code auto} mode, else NVRTC for sm_90a; checked by running {@code vt_wgmma_available}
      */
-    static synchronized Kernels load(CudaDriver.Gpu gpu, String mode) {
-        String key = gpu.ordinal() + "/" + mode;
+    static synchronized Kernels load(CudaDriver.Gpu gpu, String mode, boolean sm90a) {
+        String key = gpu.ordinal() + "/" + mode + (sm90a ? "/sm90a" : "");
         Kernels k = LOADED.get(key);
         if (k != null) {
+            return k;
+        }
+        if (sm90a) {
+            k = loadSm90a(gpu, mode);
+            LOADED.put(key, k);
             return k;
         }
         List<String> tried = new ArrayList<>();
@@ -100,7 +115,7 @@ final class Kernels {
         if (k == null && !mode.equals("ptx")) {
             try {
                 String[] version = new String[1];
-                String ptx = nvrtc(gpu, version);
+                String ptx = nvrtc(version, "compute_" + gpu.major() + gpu.minor());
                 k = new Kernels(moduleFrom(ptx), "compiled at run time by NVRTC " + version[0] + " for " + gpu.arch(),
                         gpu.multiprocessors());
             } catch (Throwable t) { // native loading errors included
@@ -111,6 +126,60 @@ final class Kernels {
             throw new VisionTowerException("jcuda: cannot load the CUDA kernels: " + String.join("; ", tried));
         }
         LOADED.put(key, k);
+        return k;
+    }
+
+    private static Kernels loadSm90a(CudaDriver.Gpu gpu, String mode) {
+        if (gpu.major() != 9 || gpu.minor() != 0) {
+            throw new InvalidInputException("jcuda: tile=wgmma needs a compute capability 9.0 GPU"
+                    + " (Hopper: H100, H200, GH200); GPU " + gpu.ordinal() + " is " + gpu.name() + ", " + gpu.arch());
+        }
+        List<String> tried = new ArrayList<>();
+        Kernels k = null;
+        if (mode.equals("auto")) {
+            byte[] cubin = bytes(CUBIN_SM90A);
+            if (cubin == null) {
+                tried.add("no build-time sm_90a machine code in the jar");
+            } else {
+                try {
+                    CUmodule m = new CUmodule();
+                    JCudaDriver.cuModuleLoadData(m, cubin);
+                    k = new Kernels(m, "sm_90a machine code built with nvcc at build time (wgmma)",
+                            gpu.multiprocessors());
+                } catch (RuntimeException e) {
+                    tried.add("the shipped sm_90a machine code did not load: " + e.getMessage());
+                }
+            }
+        }
+        if (k == null && !mode.equals("ptx")) {
+            try {
+                String[] version = new String[1];
+                String ptx = nvrtc(version, "compute_90a");
+                k = new Kernels(moduleFrom(ptx), "compiled at run time by NVRTC " + version[0] + " for sm_90a (wgmma)",
+                        gpu.multiprocessors());
+            } catch (Throwable t) { // native loading errors included
+                tried.add("NVRTC: " + JCudaNatives.reason(t));
+            }
+        }
+        if (k == null) {
+            throw new VisionTowerException("jcuda: cannot load the sm_90a kernels that tile=wgmma needs: "
+                    + (mode.equals("ptx") ? "kernels=ptx has no sm_90a build; " : "") + String.join("; ", tried));
+        }
+        // the entry points exist in every build; only an sm_90a build has the wgmma instructions in them
+        CUdeviceptr flag = new CUdeviceptr();
+        JCudaDriver.cuMemAlloc(flag, 4);
+        try {
+            JCudaDriver.cuMemsetD32(flag, 0, 1);
+            k.launch(null, "vt_wgmma_available", 1, 1, 1, 1, 0, flag);
+            int[] out = new int[1];
+            JCudaDriver.cuMemcpyDtoH(jcuda.Pointer.to(out), flag, 4);
+            if (out[0] != 1) {
+                throw new VisionTowerException("jcuda: the sm_90a kernels were loaded (" + k.origin
+                        + ") but report no wgmma support");
+            }
+        } finally {
+            JCudaDriver.cuMemFree(flag);
+        }
         return k;
     }
 
@@ -136,7 +205,7 @@ final class Kernels {
         }
     }
 
-    private static String nvrtc(CudaDriver.Gpu gpu, String[] version) {
+    private static String nvrtc(String[] version, String arch) {
         String err = JCudaNatives.extract(JCudaNatives.NVRTC);
         if (err != null) {
             throw new VisionTowerException(err);
@@ -150,8 +219,7 @@ final class Kernels {
         nvrtcProgram prog = new nvrtcProgram();
         JNvrtc.nvrtcCreateProgram(prog, src, SOURCE, 0, null, null);
         try {
-            List<String> opts = new ArrayList<>(List.of("--gpu-architecture=compute_" + gpu.major() + gpu.minor(),
-                    "-std=c++17"));
+            List<String> opts = new ArrayList<>(List.of("--gpu-architecture=" + arch, "-std=c++17"));
             for (String home : new String[] {System.getenv("CUDA_HOME"), System.getenv("CUDA_PATH"), "/usr/local/cuda"}) {
                 if (home != null && Files.isDirectory(Path.of(home, "include"))) {
                     opts.add("--include-path=" + Path.of(home, "include"));

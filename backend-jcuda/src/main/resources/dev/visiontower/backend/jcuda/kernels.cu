@@ -969,6 +969,73 @@ struct Epilogue {
     int headDim;
 };
 
+// The products' epilogue, from a 128 x 128 float32 tile `cs` (row stride LDC) in shared memory that holds
+// alpha * (A B^T) for rows m0.., columns n0..: every thread finishes runs of 8 columns of a row (bias, activation,
+// scale, residual) and stores them as TO, 16 bytes at a time where the destination allows.
+template <typename TO, int THREADS>
+__device__ void epilogueTile(const float* cs, int LDC, TO* __restrict__ c, const float* __restrict__ bias, int M, int N,
+                             int m0, int n0, const Epilogue& ep) {
+    bool scatter = ep.heads > 0;
+    int width = scatter ? N / 3 : N;
+    // 16-byte stores need every run of 8 to be contiguous and aligned in the destination
+    bool vec = scatter ? ep.headDim % 8 == 0 && width % 8 == 0 : N % (16 / (int) sizeof(TO)) == 0;
+    auto dst = [&](int gm, int gn) -> long long {
+        if (!scatter) return (long long) gm * N + gn;
+        int which = gn / width, cw = gn - which * width;
+        int hh = cw / ep.headDim;
+        long long bb = gm / ep.tokens, nn = gm - bb * ep.tokens;
+        return which * (long long) M * width + ((bb * ep.heads + hh) * ep.tokens + nn) * ep.headDim
+               + (cw - hh * ep.headDim);
+    };
+    // bias, scale and residual rows are read as float4 pairs where whole runs of 8 are aligned
+    bool vecIn = N % 4 == 0;
+#pragma unroll 4
+    for (int e = 0; e < 128 * 128 / 8 / THREADS; ++e) {
+        int idx = threadIdx.x + e * THREADS;
+        int r = idx / 16, cc = (idx % 16) * 8;
+        int gm = m0 + r, gn = n0 + cc;
+        if (gm >= M || gn >= N) continue;
+        float4 lo = *reinterpret_cast<const float4*>(cs + r * LDC + cc);
+        float4 hi = *reinterpret_cast<const float4*>(cs + r * LDC + cc + 4);
+        float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+        int cols = min(8, N - gn);
+        const float* res = ep.residual != nullptr ? ep.residual + (long long) gm * N + gn : nullptr;
+        if (vecIn && cols == 8) {
+            if (bias != nullptr) add8(v, bias + gn);
+            if (ep.act >= 0) {
+#pragma unroll
+                for (int q = 0; q < 8; ++q) v[q] = vt_activation(v[q], ep.act);
+            }
+            if (ep.scale != nullptr) mul8(v, ep.scale + gn);
+            if (res != nullptr) add8(v, res);
+        } else {
+#pragma unroll
+            for (int q = 0; q < 8; ++q) {
+                if (q < cols) {
+                    float x = v[q];
+                    if (bias != nullptr) x += bias[gn + q];
+                    if (ep.act >= 0) x = vt_activation(x, ep.act);
+                    if (ep.scale != nullptr) x *= ep.scale[gn + q];
+                    if (res != nullptr) x += res[q];
+                    v[q] = x;
+                }
+            }
+        }
+        if (vec && cols == 8) {
+            TO* p = c + dst(gm, gn);
+            if constexpr (sizeof(TO) == 4) {
+                reinterpret_cast<float4*>(p)[0] = make_float4(v[0], v[1], v[2], v[3]);
+                reinterpret_cast<float4*>(p)[1] = make_float4(v[4], v[5], v[6], v[7]);
+            } else {
+                *reinterpret_cast<uint4*>(p) = make_uint4(pack2<TO>(v[0], v[1]), pack2<TO>(v[2], v[3]),
+                                                          pack2<TO>(v[4], v[5]), pack2<TO>(v[6], v[7]));
+            }
+        } else {
+            for (int q = 0; q < cols; ++q) c[dst(gm, gn + q)] = fromF<TO>(v[q]);
+        }
+    }
+}
+
 template <typename T, int STAGES, typename TO>
 __device__ void gemmMma(const T* __restrict__ A, const T* __restrict__ B, TO* __restrict__ C,
                         const float* __restrict__ bias, int M, int N, int K, long long sA, long long sB, long long sC,
@@ -1074,65 +1141,7 @@ __device__ void gemmMma(const T* __restrict__ A, const T* __restrict__ B, TO* __
                 }
     }
     __syncthreads();
-    bool scatter = ep.heads > 0;
-    int width = scatter ? N / 3 : N;
-    // 16-byte stores need every run of 8 to be contiguous and aligned in the destination
-    bool vec = scatter ? ep.headDim % 8 == 0 && width % 8 == 0 : N % (16 / (int) sizeof(TO)) == 0;
-    auto dst = [&](int gm, int gn) -> long long {
-        if (!scatter) return (long long) gm * N + gn;
-        int which = gn / width, cw = gn - which * width;
-        int hh = cw / ep.headDim;
-        long long bb = gm / ep.tokens, nn = gm - bb * ep.tokens;
-        return which * (long long) M * width + ((bb * ep.heads + hh) * ep.tokens + nn) * ep.headDim
-               + (cw - hh * ep.headDim);
-    };
-    // bias, scale and residual rows are read as float4 pairs where whole runs of 8 are aligned
-    bool vecIn = N % 4 == 0;
-#pragma unroll 4
-    for (int e = 0; e < TM * TN / 8 / 128; ++e) {
-        int idx = threadIdx.x + e * 128;
-        int r = idx / (TN / 8), cc = (idx % (TN / 8)) * 8;
-        int gm = m0 + r, gn = n0 + cc;
-        if (gm >= M || gn >= N) continue;
-        float4 lo = *reinterpret_cast<const float4*>(cs + r * LDC + cc);
-        float4 hi = *reinterpret_cast<const float4*>(cs + r * LDC + cc + 4);
-        float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
-        int cols = min(8, N - gn);
-        const float* res = ep.residual != nullptr ? ep.residual + (long long) gm * N + gn : nullptr;
-        if (vecIn && cols == 8) {
-            if (bias != nullptr) add8(v, bias + gn);
-            if (ep.act >= 0) {
-#pragma unroll
-                for (int q = 0; q < 8; ++q) v[q] = vt_activation(v[q], ep.act);
-            }
-            if (ep.scale != nullptr) mul8(v, ep.scale + gn);
-            if (res != nullptr) add8(v, res);
-        } else {
-#pragma unroll
-            for (int q = 0; q < 8; ++q) {
-                if (q < cols) {
-                    float x = v[q];
-                    if (bias != nullptr) x += bias[gn + q];
-                    if (ep.act >= 0) x = vt_activation(x, ep.act);
-                    if (ep.scale != nullptr) x *= ep.scale[gn + q];
-                    if (res != nullptr) x += res[q];
-                    v[q] = x;
-                }
-            }
-        }
-        if (vec && cols == 8) {
-            TO* p = c + dst(gm, gn);
-            if constexpr (sizeof(TO) == 4) {
-                reinterpret_cast<float4*>(p)[0] = make_float4(v[0], v[1], v[2], v[3]);
-                reinterpret_cast<float4*>(p)[1] = make_float4(v[4], v[5], v[6], v[7]);
-            } else {
-                *reinterpret_cast<uint4*>(p) = make_uint4(pack2<TO>(v[0], v[1]), pack2<TO>(v[2], v[3]),
-                                                          pack2<TO>(v[4], v[5]), pack2<TO>(v[6], v[7]));
-            }
-        } else {
-            for (int q = 0; q < cols; ++q) c[dst(gm, gn + q)] = fromF<TO>(v[q]);
-        }
-    }
+    epilogueTile<TO, 128>(cs, LDC, c, bias, M, N, m0, n0, ep);
 }
 
 }  // namespace vt
@@ -1159,6 +1168,243 @@ __device__ void gemmMma(const T* __restrict__ A, const T* __restrict__ B, TO* __
 
 VT_GEMM_MMA(vt_gemm_mma_bf16_nt, __nv_bfloat16, 4)
 VT_GEMM_MMA(vt_gemm_mma_f16_nt, __half, 4)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Hopper (sm_90a) products on wgmma: C = alpha * A B^T (+ epilogue) for A [M, K], B [N, K] 16-bit, row-major.
+// 128 x 128 x 64 block tiles, two warpgroups of 64 x 128 (wgmma.m64n128k16, float32 accumulators in registers),
+// both operands read by the tensor cores straight from shared memory through matrix descriptors: K-major tiles of
+// 128-byte rows (64 values) in the 128-byte swizzle (the 16-byte chunk c of row r is stored at chunk c ^ (r % 8);
+// 8-row groups 1024 bytes apart: the descriptor's stride byte offset), filled by cp.async in a 4-stage pipeline.
+// The epilogue is the mma.sync kernels' (epilogueTile). Built only into the sm_90a module (kernels compiled for
+// sm_90a, loaded for tile=wgmma); elsewhere the entry points exist but only report that wgmma is missing.
+// ---------------------------------------------------------------------------------------------------------------
+#if defined(VT_WARP_EMULATOR) || (defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL))
+#define VT_WGMMA 1
+#endif
+
+// out[0] = 1 when this module's wgmma kernels are real (compiled for sm_90a), 0 otherwise.
+extern "C" __global__ void vt_wgmma_available(int* out) {
+#ifdef VT_WGMMA
+    out[0] = 1;
+#else
+    out[0] = 0;
+#endif
+}
+
+#ifdef VT_WGMMA
+namespace vt {
+
+constexpr int WG_TM = 128, WG_TN = 128, WG_TK = 64, WG_STAGES = 4;
+constexpr int WG_TILE = 128 * 128;  // bytes of one 128-row x 64-value operand tile
+
+__device__ __forceinline__ unsigned sharedAddress(const void* p) {
+#ifdef VT_WARP_EMULATOR
+    return vt_emu::sharedAddress(p);
+#else
+    return (unsigned) __cvta_generic_to_shared(p);
+#endif
+}
+
+// Shared-memory matrix descriptor: start address, leading byte offset 16 (unused by K-major swizzled layouts),
+// stride byte offset 1024 (between 8-row groups), 128-byte swizzle.
+__device__ __forceinline__ unsigned long long wgmmaDesc(const void* smem) {
+    unsigned long long a = sharedAddress(smem);
+    return ((a & 0x3FFFFull) >> 4) | (1ull << 16) | ((1024ull >> 4) << 32) | (1ull << 62);
+}
+
+__device__ __forceinline__ void wgmmaFence() {
+#ifndef VT_WARP_EMULATOR
+    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wgmmaCommit() {
+#ifndef VT_WARP_EMULATOR
+    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wgmmaWaitAll() {
+#ifndef VT_WARP_EMULATOR
+    asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+#endif
+}
+// Makes this thread's generic-proxy writes to shared memory (cp.async included) visible to wgmma's async proxy.
+__device__ __forceinline__ void fenceProxyAsync() {
+#ifndef VT_WARP_EMULATOR
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+// Keeps the compiler from moving accumulator reads/writes across the asynchronous wgmma.
+__device__ __forceinline__ void fenceAccumulators(float (&d)[64]) {
+#ifndef VT_WARP_EMULATOR
+#pragma unroll
+    for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(d[i])::"memory");
+#endif
+}
+
+template <typename T> struct Wgmma;
+template <> struct Wgmma<__nv_bfloat16> {
+    __device__ __forceinline__ static void run(float (&d)[64], unsigned long long descA, unsigned long long descB,
+                                               int accumulate) {
+#ifdef VT_WARP_EMULATOR
+        vt_emu::wgmma64x128<__nv_bfloat16>(d, descA, descB, accumulate);
+#else
+        asm volatile(
+            "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+            "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+            "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+            "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+            "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+            "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+            "%64, %65, p, 1, 1, 0, 0;\n}\n"
+            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+              "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+              "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+              "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+              "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+              "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+              "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+              "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+            : "l"(descA), "l"(descB), "r"(accumulate));
+#endif
+    }
+};
+template <> struct Wgmma<__half> {
+    __device__ __forceinline__ static void run(float (&d)[64], unsigned long long descA, unsigned long long descB,
+                                               int accumulate) {
+#ifdef VT_WARP_EMULATOR
+        vt_emu::wgmma64x128<__half>(d, descA, descB, accumulate);
+#else
+        asm volatile(
+            "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+            "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 "
+            "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+            "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+            "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+            "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+            "%64, %65, p, 1, 1, 0, 0;\n}\n"
+            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+              "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+              "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+              "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+              "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+              "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+              "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+              "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+            : "l"(descA), "l"(descB), "r"(accumulate));
+#endif
+    }
+};
+
+template <typename T, typename TO>
+__device__ void gemmWgmma(const T* __restrict__ A, const T* __restrict__ B, TO* __restrict__ C,
+                          const float* __restrict__ bias, int M, int N, int K, long long sA, long long sB,
+                          long long sC, float alpha, Epilogue ep) {
+    extern __shared__ __align__(128) unsigned char smemRaw[];
+    // the swizzle repeats every 1024 bytes: tiles start on a 1024-byte boundary (the launch adds 1024 bytes of slack)
+    unsigned char* base = smemRaw + ((1024 - (sharedAddress(smemRaw) & 1023)) & 1023);
+
+    const T* a = A + blockIdx.z * sA;
+    const T* b = B + blockIdx.z * sB;
+    TO* c = C + blockIdx.z * sC;
+    int m0 = blockIdx.y * WG_TM, n0 = blockIdx.x * WG_TN;
+    int wg = threadIdx.x / 128;
+
+    float d[64];
+#pragma unroll
+    for (int i = 0; i < 64; ++i) d[i] = 0.0f;
+
+    int kTiles = (K + WG_TK - 1) / WG_TK;
+    // 128 rows x 8 chunks of 16 bytes per operand and stage: 4 of each per thread
+    auto load = [&](int slot, int kt) {
+        unsigned char* ta = base + slot * 2 * WG_TILE;
+        unsigned char* tb = ta + WG_TILE;
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            int idx = threadIdx.x + e * 256;
+            int r = idx / 8, ch = idx % 8;
+            int gk = kt * WG_TK + ch * 8;
+            int off = r * 128 + ((ch ^ (r & 7)) << 4);
+            int gm = m0 + r, gn = n0 + r;
+            bool va = gm < M && gk < K, vb = gn < N && gk < K;
+            cpAsync16(ta + off, va ? a + (long long) gm * K + gk : a, va);
+            cpAsync16(tb + off, vb ? b + (long long) gn * K + gk : b, vb);
+        }
+    };
+#pragma unroll
+    for (int s = 0; s < WG_STAGES - 1; ++s) {
+        if (s < kTiles) load(s, s);
+        cpAsyncCommit();
+    }
+    for (int kt = 0; kt < kTiles; ++kt) {
+        cpAsyncWait<WG_STAGES - 2>();
+        fenceProxyAsync();
+        __syncthreads();  // tile kt landed for everyone; the slot refilled below was last read by kt - 1 (waited)
+        int next = kt + WG_STAGES - 1;
+        if (next < kTiles) load(next % WG_STAGES, next);
+        cpAsyncCommit();
+        const unsigned char* ta = base + (kt % WG_STAGES) * 2 * WG_TILE + wg * 64 * 128;
+        const unsigned char* tb = base + (kt % WG_STAGES) * 2 * WG_TILE + WG_TILE;
+        fenceAccumulators(d);
+        wgmmaFence();
+#pragma unroll
+        for (int ks = 0; ks < WG_TK / 16; ++ks) {
+            Wgmma<T>::run(d, wgmmaDesc(ta + 32 * ks), wgmmaDesc(tb + 32 * ks), 1);
+        }
+        wgmmaCommit();
+        wgmmaWaitAll();
+        fenceAccumulators(d);
+    }
+    cpAsyncWait<0>();
+
+    // accumulator i of this thread: rows 64 wg + 16 (warp % 4) + g (+ 8 for i % 4 >= 2), column 8 (i / 4) + 2t + i % 2
+    __syncthreads();
+    constexpr int LDC = WG_TN + 4;
+    float* cs = reinterpret_cast<float*>(base);
+    {
+        int w = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+#pragma unroll
+        for (int j = 0; j < 16; ++j)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                int r = wg * 64 + w * 16 + g + 8 * h, cc = 8 * j + 2 * t;
+                *reinterpret_cast<float2*>(cs + r * LDC + cc) = make_float2(alpha * d[4 * j + 2 * h],
+                                                                            alpha * d[4 * j + 2 * h + 1]);
+            }
+    }
+    __syncthreads();
+    epilogueTile<TO, 256>(cs, LDC, c, bias, M, N, m0, n0, ep);
+}
+
+}  // namespace vt
+#endif  // VT_WGMMA
+
+// Same arguments as VT_GEMM_MMA's three entry points; 256 threads, Gemm.WGMMA_SHARED_BYTES.
+#ifdef VT_WGMMA
+#define VT_WGMMA_CALL(...) __VA_ARGS__
+#else
+#define VT_WGMMA_CALL(...)
+#endif
+#define VT_GEMM_WGMMA(NAME, T)                                                                                       \
+    extern "C" __global__ void __launch_bounds__(256) NAME(const T* A, const T* B, float* C, const float* bias,       \
+            int M, int N, int K, long long sA, long long sB, long long sC, float alpha) {                             \
+        VT_WGMMA_CALL(vt::gemmWgmma<T, float>(A, B, C, bias, M, N, K, sA, sB, sC, alpha,                              \
+                                              vt::Epilogue{nullptr, nullptr, -1, 0, 1, 1});)                          \
+    }                                                                                                                 \
+    extern "C" __global__ void __launch_bounds__(256) NAME##_epi(const T* A, const T* B, float* C,                   \
+            const float* bias, int M, int N, int K, const float* scale, const float* residual, int act, int heads,    \
+            int tokens, int headDim) {                                                                                \
+        VT_WGMMA_CALL(vt::gemmWgmma<T, float>(A, B, C, bias, M, N, K, 0, 0, 0, 1.0f,                                  \
+                                              vt::Epilogue{scale, residual, act, heads, tokens, headDim});)           \
+    }                                                                                                                 \
+    extern "C" __global__ void __launch_bounds__(256) NAME##_epi16(const T* A, const T* B, T* C, const float* bias,  \
+            int M, int N, int K, const float* scale, const float* residual, int act, int heads, int tokens,           \
+            int headDim) {                                                                                            \
+        VT_WGMMA_CALL(vt::gemmWgmma<T, T>(A, B, C, bias, M, N, K, 0, 0, 0, 1.0f,                                      \
+                                          vt::Epilogue{scale, residual, act, heads, tokens, headDim});)               \
+    }
+
+VT_GEMM_WGMMA(vt_gemm_wgmma_bf16_nt, __nv_bfloat16)
+VT_GEMM_WGMMA(vt_gemm_wgmma_f16_nt, __half)
 
 // float32 -> float16 copy.
 extern "C" __global__ void vt_f32_to_f16(__half* __restrict__ out, const float* __restrict__ x, long long n) {

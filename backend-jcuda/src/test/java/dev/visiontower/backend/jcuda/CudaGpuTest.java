@@ -49,6 +49,23 @@ class CudaGpuTest {
         Assumptions.assumeTrue(probe.available(), () -> "no usable GPU: " + probe.reason());
     }
 
+    /**
+     * Which cases use the wgmma kernels (sm_90a, compute capability 9.0 only): system property
+     * {@code visiontower.test.wgmma} = {@code true} (default: with the others, where the GPU has wgmma), {@code false}
+     * (none) or {@code only} (just those; the device script runs them in a JVM of their own, so that a fault there
+     * cannot spoil the other results).
+     */
+    private static final String WGMMA = System.getProperty("visiontower.test.wgmma", "true");
+
+    private static boolean hopper() {
+        CudaDriver.Gpu g = CudaDriver.gpus().get(0);
+        return g.major() == 9 && g.minor() == 0 && !WGMMA.equals("false");
+    }
+
+    private static boolean onlyWgmma() {
+        return WGMMA.equals("only");
+    }
+
     private static Backend open(DType dtype, Map<String, String> extra) {
         return new JCudaBackendProvider().open(new BackendOptions(Device.cuda(0), dtype, 0, extra));
     }
@@ -78,8 +95,14 @@ class CudaGpuTest {
         // K multiples of 8 take the pipelined kernels (with M, N and K tails), the others the simpler ones
         int[][] shapes = {{1, 1, 1, 1}, {37, 53, 29, 3}, {130, 257, 70, 2}, {197, 768, 64, 1}, {300, 200, 197, 2},
             {37, 53, 40, 3}, {130, 257, 72, 2}, {513, 640, 1024, 1}, {1, 8, 8, 1}};
-        List<String> engines = new ArrayList<>(List.of("own", "own-unpipelined", "own-wide", "own-wmma"));
-        if (JCudaBackendProvider.cublasProblem() == null) {
+        List<String> engines = new ArrayList<>(onlyWgmma() ? List.of()
+                : List.of("own", "own-unpipelined", "own-wide", "own-wmma"));
+        if (hopper()) {
+            engines.add("own-wgmma");
+        } else {
+            System.out.println("tile=wgmma not checked: GPU 0 is not compute capability 9.0");
+        }
+        if (JCudaBackendProvider.cublasProblem() == null && !onlyWgmma()) {
             engines.add("cublas");
         }
         List<String> report = new ArrayList<>();
@@ -90,7 +113,8 @@ class CudaGpuTest {
                 boolean tf32 = (Boolean) mode[1];
                 try (Backend b = open(dt, Map.of("gemm", engine.startsWith("own") ? "own" : engine,
                         "pipeline", Boolean.toString(!engine.endsWith("unpipelined")), "tf32", Boolean.toString(tf32),
-                        "tile", engine.endsWith("wide") ? "wide" : engine.endsWith("wmma") ? "narrow" : "mma"))) {
+                        "tile", engine.endsWith("wide") ? "wide" : engine.endsWith("wgmma") ? "wgmma"
+                                : engine.endsWith("wmma") ? "narrow" : "mma"))) {
                     Random r = new Random(3);
                     for (int[] s : shapes) {
                         int m = s[0];
@@ -224,14 +248,21 @@ class CudaGpuTest {
             {new BlockSpec(512, 8, 2048, Activation.QUICK_GELU, NormKind.LAYER_NORM, 1e-5, false, false, true, true), 77, 3},
         };
         Random r = new Random(21);
-        // the fused block with the WMMA attention kernel and with the register-resident one
-        Object[][] modes = {{"fused", DType.BFLOAT16}, {"fused", DType.FLOAT16}, {"flash2", DType.BFLOAT16},
-            {"flash2", DType.FLOAT16}};
+        // the fused block with the WMMA attention kernel and with the register-resident one; its products on mma.sync,
+        // and on wgmma where the GPU has it
+        List<Object[]> modes = new ArrayList<>(onlyWgmma() ? List.of()
+                : List.of(new Object[] {"fused", DType.BFLOAT16, "mma"}, new Object[] {"fused", DType.FLOAT16, "mma"},
+                        new Object[] {"flash2", DType.BFLOAT16, "mma"}, new Object[] {"flash2", DType.FLOAT16, "mma"}));
+        if (hopper()) {
+            modes.add(new Object[] {"fused", DType.BFLOAT16, "wgmma"});
+            modes.add(new Object[] {"flash2", DType.FLOAT16, "wgmma"});
+        }
         for (Object[] mode : modes) {
             String attention = (String) mode[0];
             DType dt = (DType) mode[1];
+            String tile = (String) mode[2];
             try (Backend ref = open(DType.FLOAT32, Map.of());
-                 CudaBackend fused = (CudaBackend) open(dt, Map.of("attention", attention));
+                 CudaBackend fused = (CudaBackend) open(dt, Map.of("attention", attention, "tile", tile));
                  Backend ops = open(dt, Map.of("block", "ops"))) {
                 assertTrue(fused.describe().contains("transformer blocks: fused"), fused.describe());
                 assertTrue(fused.describe().contains(attention.equals("flash2") ? "register-resident attention"
@@ -271,7 +302,8 @@ class CudaGpuTest {
                         }
                         assertEquals(live, b.liveTensors(), "nothing left open by " + b.name() + " " + b.dtype());
                     }
-                    String what = dt + " attention=" + attention + " " + spec + " x [" + batch + ", " + n + "]";
+                    String what = dt + " attention=" + attention + " tile=" + tile + " " + spec + " x [" + batch + ", "
+                            + n + "]";
                     var vsRef = dev.visiontower.api.Tolerance.forDType(dt).compare(got[2], got[0]);
                     var vsOps = dev.visiontower.api.Tolerance.forDType(dt).compare(got[2], got[1]);
                     System.out.println("fused block " + what + ": vs float32 " + vsRef.message() + "; vs ops "

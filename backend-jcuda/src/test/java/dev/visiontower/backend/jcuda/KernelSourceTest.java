@@ -60,7 +60,7 @@ class KernelSourceTest {
         Set<String> defined = entries(cu, Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\(\\d+\\) )?"
                 + "(vt_[a-z0-9_]+)\\("));
         defined.addAll(entries(cu, Pattern.compile("\nVT_(?:GEMM_TC|GEMM_PIPE|FLASH|FLASH2)\\((vt_[a-z0-9_]+),")));
-        for (String mma : entries(cu, Pattern.compile("\nVT_GEMM_MMA\\((vt_[a-z0-9_]+),"))) {
+        for (String mma : entries(cu, Pattern.compile("\nVT_GEMM_(?:WG)?MMA\\((vt_[a-z0-9_]+),"))) {
             defined.addAll(Set.of(mma, mma + "_epi", mma + "_epi16")); // NAME, NAME##_epi, NAME##_epi16
         }
         for (String suffix : entries(cu, Pattern.compile("\nVT_NORMS\\(([a-z0-9_]*),"))) {
@@ -87,5 +87,9 @@ class KernelSourceTest {
         byte[] fat = Kernels.bytes(Kernels.FATBIN);
         assertNotNull(fat, "built with nvcc: the fat binary ships too");
         assertTrue(fat.length > 100_000, "fat binary of " + fat.length + " bytes");
+        byte[] sm90a = Kernels.bytes(Kernels.CUBIN_SM90A);
+        assertNotNull(sm90a, "built with nvcc: the sm_90a machine code (tile=wgmma) ships too");
+        assertTrue(sm90a.length > 100_000 && sm90a[0] == 0x7f && sm90a[1] == 'E' && sm90a[2] == 'L' && sm90a[3] == 'F',
+                "an ELF cubin of " + sm90a.length + " bytes");
     }
 }

@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The tensor-core kernels of {@code kernels.cu} (mma.sync GEMM with its epilogues, register-resident attention) run on
+ * The tensor-core kernels of {@code kernels.cu} (mma.sync and wgmma GEMMs with their epilogues, register-resident
+ * attention) run on
  * the CPU through the warp emulator in {@code src/test/emulator}, compiled by {@code g++} with AddressSanitizer and
  * UndefinedBehaviorSanitizer, and are compared with float64 references there. Needs {@code g++} and the CUDA headers
  * ({@code cuda_bf16.h}: {@code $CUDA_HOME/include}, {@code /usr/local/cuda/include} or beside {@code nvcc}); without
@@ -105,12 +106,13 @@ class WarpEmulatorTest {
         try (Stream<String> lines = out.lines()) {
             assertEquals(cases, lines.filter(l -> l.startsWith("PASS ")).count(), out);
         }
-        // the GEMM cases validate the emulator against the kernel verified on a GPU; the attention cases are the
-        // register-resident kernel's head sizes, dtypes, masks and causal variants
+        // the mma.sync GEMM cases validate the emulator against the kernel verified on a GPU; the wgmma cases and the
+        // attention cases (head sizes, dtypes, masks, causal) check kernels that have not run on one yet
         assertTrue(out.contains("PASS gemm_mma_bf16") && out.contains("PASS gemm_mma_f16"), out);
+        assertTrue(out.contains("PASS gemm_wgmma_bf16") && out.contains("PASS gemm_wgmma_f16"), out);
         for (String k : new String[] {"flash2_bf16_d64", "flash2_bf16_d128", "flash2_f16_d64", "flash2_f16_d128"}) {
             assertTrue(out.contains("PASS " + k), k + " missing:\n" + out);
         }
-        assertTrue(cases >= 16, out);
+        assertTrue(cases >= 22, out);
     }
 }
