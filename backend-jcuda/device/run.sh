@@ -20,11 +20,13 @@ bench() { step bench "$@"; timeout 45 "$J" $JO -p $M --add-modules ALL-MODULE-PA
 { step backends; timeout 40 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.cli/dev.visiontower.cli.Main backends; } >> "$OUT/env.txt" 2>&1
 { kit --dtype bfloat16; kit --dtype float16; kit --dtype float32; kit --dtype bfloat16 --option tile=wgmma;
   kit --dtype bfloat16 --option attention=flash2; } > "$OUT/kit.txt" 2>&1
-T() { timeout 150 "$J" $JO "$@" -jar .device/test/junit-platform-console-standalone-1.14.4.jar \
-    -cp .device/test/classes:$(ls $M/*.jar | tr '\n' ':') --details=tree --disable-banner \
-    --select-class dev.visiontower.backend.jcuda.CudaGpuTest --select-class dev.visiontower.backend.jcuda.JCudaProviderTest; }
+T() { timeout 150 "$J" $JO -Dvisiontower.test.wgmma=$1 -jar .device/test/junit-platform-console-standalone-1.14.4.jar \
+    -cp .device/test/classes:$(ls $M/*.jar | tr '\n' ':') --details=tree --disable-banner "${@:2}"; }
+C=dev.visiontower.backend.jcuda.CudaGpuTest
 # the wgmma (sm_90a) cases in a JVM of their own: a fault there must not spoil the other results
-{ step junit; T -Dvisiontower.test.wgmma=false; step junit wgmma; T -Dvisiontower.test.wgmma=only; } > "$OUT/tests.txt" 2>&1
+{ step junit; T false --select-class $C --select-class dev.visiontower.backend.jcuda.JCudaProviderTest
+  step junit wgmma; T only --select-method "$C#matrixProductsOnEveryEngineAndPrecision" \
+    --select-method "$C#fusedBlocksMatchTheReferenceBlocks"; } > "$OUT/tests.txt" 2>&1
 G() { timeout 60 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.backend.jcuda/dev.visiontower.backend.jcuda.GemmBenchmark "$@"; }
 { step gemm wgmma; G 25216 bf16-wgmma fp16-wgmma;
   step block; G block bf16-ops bf16-fused bf16-flash2 bf16-wgmma-fused bf16-wgmma-flash2 fp16-fused fp16-wgmma-flash2;
