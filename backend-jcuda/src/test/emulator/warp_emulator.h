@@ -11,9 +11,11 @@
 //   ldmatrix.sync.aligned.m8n8.x4[.trans].shared.b16: lanes 8i..8i+7 give the row addresses of matrix i; register i
 //     of lane l holds row l / 4, columns 2 (l % 4) and 2 (l % 4) + 1 of matrix i (with .trans, of its transpose).
 //   wgmma.mma_async m64n128k16 (see wgmma64x128): operands through shared-memory descriptors (K-major, 128-byte
-//     swizzle), accumulators in the m16n8 pattern per warp of the warpgroup.
+//     swizzle), accumulators in the m16n8 pattern per warp of the warpgroup; carried out at the wait_group that
+//     retires it, the accumulators poisoned until then.
 //   cp.async.cg 16 bytes: queued per thread, carried out at cp.async.wait_group for all but the newest N committed
-//     groups, so that a read of shared memory before its wait sees the poison, not the data.
+//     groups, so that a read of shared memory before its wait sees the poison, not the data; or, with copiesAtIssue,
+//     at once (the schedule that exposes a tile refilled before an asynchronous reader is done with it).
 // Checked on the way, each failure printed with what and where, then abort(): row and copy addresses 16-byte aligned
 // and inside dynamic shared memory, no write past the launch's dynamic shared memory size, no copy left pending when a
 // thread exits. Shared memory is filled with 0xFF (NaN in float32, bfloat16 and float16) before every block.
@@ -114,10 +116,26 @@ inline void checkShared16(const void* p, const char* what) {
     if (!inShared(p, 16)) fail(what);
 }
 
+// When cp.async copies land: at the wait_group that retires them (default; a read before the wait sees the poison) or
+// at issue (then a copy into a tile that an asynchronous wgmma has not yet read shows, since wgmma reads late).
+inline bool copiesAtIssue = false;
+
+inline void copy16(const Copy& c) {
+    if (c.valid) {
+        std::memcpy(c.dst, c.src, 16);
+    } else {
+        std::memset(c.dst, 0, 16);
+    }
+}
+
 inline void cpAsync16(void* smem, const void* gmem, bool valid) {
     checkShared16(smem, "cp.async destination not 16-byte aligned or outside dynamic shared memory");
     if (valid && reinterpret_cast<std::uintptr_t>(gmem) % 16 != 0) fail("cp.async source not 16-byte aligned");
-    openGroup.push_back({smem, gmem, valid});
+    if (copiesAtIssue) {
+        copy16({smem, gmem, valid});
+    } else {
+        openGroup.push_back({smem, gmem, valid});
+    }
 }
 
 inline void cpAsyncCommit() {
@@ -127,13 +145,7 @@ inline void cpAsyncCommit() {
 
 inline void cpAsyncWait(int newest) {
     while ((int) committed.size() > newest) {
-        for (const Copy& c : committed.front()) {
-            if (c.valid) {
-                std::memcpy(c.dst, c.src, 16);
-            } else {
-                std::memset(c.dst, 0, 16);
-            }
-        }
+        for (const Copy& c : committed.front()) copy16(c);
         committed.erase(committed.begin());
     }
 }
@@ -222,11 +234,13 @@ inline float descriptorElement(unsigned long long desc, int row, int k) {
     return element<T>(bits, 0);
 }
 
-// wgmma.mma_async.sync.aligned.m64n128k16.f32.{bf16,f16} with both operands K-major in shared memory, carried out at
-// issue (so wgmma.fence / commit_group / wait_group are no-ops here). Thread i of the warpgroup holds
-// d[4j + 2h + e] = D[16 (i / 32) + (i % 32) / 4 + 8h][8j + 2 (i % 4) + e].
+// wgmma.mma_async.sync.aligned.m64n128k16.f32.{bf16,f16} with both operands K-major in shared memory. Thread i of the
+// warpgroup holds d[4j + 2h + e] = D[16 (i / 32) + (i % 32) / 4 + 8h][8j + 2 (i % 4) + e]. Asynchronous as on the GPU,
+// and as late as it may be: queued at issue, carried out (shared memory read, accumulators written) at the
+// wgmma.wait_group that retires its commit group; until then the accumulators are poisoned (NaN), so reading them, or
+// overwriting the operand tiles, before the wait shows in the results.
 template <typename T>
-inline void wgmma64x128(float (&d)[64], unsigned long long descA, unsigned long long descB, int accumulate) {
+inline void wgmma64x128Now(float* d, unsigned long long descA, unsigned long long descB, int accumulate) {
     int i = (int) (threadIdx.x % 128);
     int w = i / 32, g = (i % 32) / 4, t = i % 4;
     for (int j = 0; j < 16; ++j)
@@ -239,6 +253,71 @@ inline void wgmma64x128(float (&d)[64], unsigned long long descA, unsigned long 
                 }
                 d[4 * j + 2 * h + e] = acc;
             }
+}
+
+struct PendingWgmma {
+    float* d;
+    unsigned long long descA, descB;
+    int accumulate;
+    bool f16;
+};
+struct Shadow {  // the value registers d hold once their pending wgmma operations retire
+    float* d;
+    float v[64];
+};
+inline thread_local std::vector<PendingWgmma> wgmmaOpen;
+inline thread_local std::vector<std::vector<PendingWgmma>> wgmmaCommitted;
+inline thread_local std::vector<Shadow> shadows;
+
+inline Shadow* shadowOf(float* d) {
+    for (Shadow& s : shadows) {
+        if (s.d == d) return &s;
+    }
+    return nullptr;
+}
+
+template <typename T>
+inline void wgmma64x128(float (&d)[64], unsigned long long descA, unsigned long long descB, int accumulate) {
+    if (shadowOf(d) == nullptr) {  // nothing pending on these registers: they hold the operand's current value
+        shadows.push_back(Shadow{d, {}});
+        std::memcpy(shadows.back().v, d, sizeof(float) * 64);
+    }
+    wgmmaOpen.push_back(PendingWgmma{d, descA, descB, accumulate, std::is_same_v<T, __half>});
+    for (float& x : d) x = NAN;
+}
+
+inline void wgmmaCommit() {
+    wgmmaCommitted.push_back(std::move(wgmmaOpen));
+    wgmmaOpen.clear();
+}
+
+// Retires all but the newest `newest` committed groups, in issue order; registers with nothing left pending get
+// their values back.
+inline void wgmmaWait(int newest) {
+    if (!wgmmaOpen.empty()) fail("wgmma.wait_group with wgmma operations not yet committed");
+    while ((int) wgmmaCommitted.size() > newest) {
+        for (const PendingWgmma& p : wgmmaCommitted.front()) {
+            Shadow* s = shadowOf(p.d);
+            if (p.f16) {
+                wgmma64x128Now<__half>(s->v, p.descA, p.descB, p.accumulate);
+            } else {
+                wgmma64x128Now<__nv_bfloat16>(s->v, p.descA, p.descB, p.accumulate);
+            }
+        }
+        wgmmaCommitted.erase(wgmmaCommitted.begin());
+    }
+    for (auto it = shadows.begin(); it != shadows.end();) {
+        bool pending = false;
+        for (const auto& g : wgmmaCommitted) {
+            for (const PendingWgmma& p : g) pending = pending || p.d == it->d;
+        }
+        if (pending) {
+            ++it;
+        } else {
+            std::memcpy(it->d, it->v, sizeof(float) * 64);
+            it = shadows.erase(it);
+        }
+    }
 }
 
 inline float shflXor(float v, int mask) {
@@ -274,8 +353,12 @@ void launch(dim3 grid, unsigned threads, std::size_t sharedBytes, Kernel kernel,
                         threadIdx = make_uint3(t, 0, 0);
                         openGroup.clear();
                         committed.clear();
+                        wgmmaOpen.clear();
+                        wgmmaCommitted.clear();
+                        shadows.clear();
                         kernel(args...);
                         if (!openGroup.empty() || !committed.empty()) fail("cp.async copies still pending at exit");
+                        if (!wgmmaOpen.empty() || !wgmmaCommitted.empty()) fail("wgmma still pending at exit");
                         warp().sync.arrive_and_drop();
                         block->all.arrive_and_drop();
                     });

@@ -1218,13 +1218,19 @@ __device__ __forceinline__ void wgmmaFence() {
 #endif
 }
 __device__ __forceinline__ void wgmmaCommit() {
-#ifndef VT_WARP_EMULATOR
+#ifdef VT_WARP_EMULATOR
+    vt_emu::wgmmaCommit();
+#else
     asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
 #endif
 }
-__device__ __forceinline__ void wgmmaWaitAll() {
-#ifndef VT_WARP_EMULATOR
-    asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+// Waits until at most N committed wgmma groups of this warpgroup are still running.
+template <int N>
+__device__ __forceinline__ void wgmmaWait() {
+#ifdef VT_WARP_EMULATOR
+    vt_emu::wgmmaWait(N);
+#else
+    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 #endif
 }
 // Makes this thread's generic-proxy writes to shared memory (cp.async included) visible to wgmma's async proxy.
@@ -1312,8 +1318,12 @@ __device__ void gemmWgmma(const T* __restrict__ A, const T* __restrict__ B, TO* 
     float d[64];
 #pragma unroll
     for (int i = 0; i < 64; ++i) d[i] = 0.0f;
+    fenceAccumulators(d);
 
     int kTiles = (K + WG_TK - 1) / WG_TK;
+    // One wgmma group stays in flight while the next k tile is issued, so a stage is refilled only two tiles after
+    // it was read: loads run WG_STAGES - 2 tiles ahead.
+    constexpr int AHEAD = WG_STAGES - 2;
     // 128 rows x 8 chunks of 16 bytes per operand and stage: 4 of each per thread
     auto load = [&](int slot, int kt) {
         unsigned char* ta = base + slot * 2 * WG_TILE;
@@ -1331,29 +1341,34 @@ __device__ void gemmWgmma(const T* __restrict__ A, const T* __restrict__ B, TO* 
         }
     };
 #pragma unroll
-    for (int s = 0; s < WG_STAGES - 1; ++s) {
+    for (int s = 0; s < AHEAD; ++s) {
         if (s < kTiles) load(s, s);
         cpAsyncCommit();
     }
     for (int kt = 0; kt < kTiles; ++kt) {
-        cpAsyncWait<WG_STAGES - 2>();
+        cpAsyncWait<AHEAD - 1>();
         fenceProxyAsync();
-        __syncthreads();  // tile kt landed for everyone; the slot refilled below was last read by kt - 1 (waited)
-        int next = kt + WG_STAGES - 1;
+        // tile kt landed for everyone; the stage refilled below was read by the wgmma group of tile kt - 2, which
+        // every warpgroup saw finish (wgmmaWait<1> at the end of kt - 1) before this barrier
+        __syncthreads();
+        int next = kt + AHEAD;
         if (next < kTiles) load(next % WG_STAGES, next);
         cpAsyncCommit();
         const unsigned char* ta = base + (kt % WG_STAGES) * 2 * WG_TILE + wg * 64 * 128;
         const unsigned char* tb = base + (kt % WG_STAGES) * 2 * WG_TILE + WG_TILE;
-        fenceAccumulators(d);
+        // no other instruction may touch the accumulators while a group is in flight, or ptxas serializes the wgmma
+        // pipeline (message C7515; KernelSourceTest checks): they are fenced after their zero-initialisation, which
+        // the compiler would otherwise move into this loop, and after the last wait
         wgmmaFence();
 #pragma unroll
         for (int ks = 0; ks < WG_TK / 16; ++ks) {
             Wgmma<T>::run(d, wgmmaDesc(ta + 32 * ks), wgmmaDesc(tb + 32 * ks), 1);
         }
         wgmmaCommit();
-        wgmmaWaitAll();
-        fenceAccumulators(d);
+        wgmmaWait<1>();
     }
+    wgmmaWait<0>();
+    fenceAccumulators(d);
     cpAsyncWait<0>();
 
     // accumulator i of this thread: rows 64 wg + 16 (warp % 4) + g (+ 8 for i % 4 >= 2), column 8 (i / 4) + 2t + i % 2

@@ -71,6 +71,37 @@ class KernelSourceTest {
         assertEquals(Set.of(), missing, "launched but not defined in kernels.cu");
     }
 
+    /**
+     * ptxas's report on the sm_90a build: no wgmma pipeline serialized (message C7515: another instruction touches the
+     * accumulators while a wgmma group is in flight, which silently costs the overlap) and no register spills in the
+     * tensor-core kernels. Needs nvcc (skipped with the reason otherwise); no GPU.
+     */
+    @Test
+    void sm90aBuildKeepsWgmmaAsynchronousAndSpillFree() throws Exception {
+        Path nvcc = Path.of("/usr/local/cuda/bin/nvcc");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(nvcc), "no nvcc at " + nvcc);
+        Path out = Path.of("target/ptxas-sm90a");
+        Files.createDirectories(out);
+        Process p = new ProcessBuilder(nvcc.toString(), "-cubin", "-O3", "-std=c++17", "-arch=sm_90a", "-Xptxas", "-v",
+                "-o", out.resolve("kernels.cubin").toString(),
+                "src/main/resources/dev/visiontower/backend/jcuda/" + Kernels.SOURCE)
+                .redirectErrorStream(true).redirectOutput(out.resolve("ptxas.log").toFile()).start();
+        assertTrue(p.waitFor(600, java.util.concurrent.TimeUnit.SECONDS), "nvcc finished");
+        String log = Files.readString(out.resolve("ptxas.log"));
+        assertEquals(0, p.exitValue(), log);
+        assertFalse(log.contains("C7515"), "wgmma serialized:\n" + log);
+        // per entry: "Compiling entry function 'NAME'" ... "N bytes spill stores, M bytes spill loads"
+        Matcher m = Pattern.compile("entry function '(vt_(?:gemm_wgmma|gemm_mma|flash2)[a-z0-9_]*)'[^\n]*\n"
+                + "[^\n]*\n\\s*(\\d+) bytes stack frame, (\\d+) bytes spill stores, (\\d+) bytes spill loads").matcher(log);
+        int checked = 0;
+        while (m.find()) {
+            checked++;
+            assertEquals("0", m.group(3), m.group(1) + " spills registers");
+            assertEquals("0", m.group(4), m.group(1) + " spills registers");
+        }
+        assertEquals(16, checked, "wgmma (6), mma.sync (6) and flash2 (4) entries in the report:\n" + log);
+    }
+
     @Test
     void shippedPtxHasEveryEntryWhenBuiltWithNvcc() throws IOException {
         String ptx = Kernels.resource(Kernels.PTX);
