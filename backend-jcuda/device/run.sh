@@ -29,14 +29,17 @@ C=dev.visiontower.backend.jcuda.CudaGpuTest
     --select-method "$C#fusedBlocksMatchTheReferenceBlocks"; } > "$OUT/tests.txt" 2>&1
 G() { timeout 60 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.backend.jcuda/dev.visiontower.backend.jcuda.GemmBenchmark "$@"; }
 { step gemm wgmma; G 25216 bf16-wgmma fp16-wgmma;
-  step block; G block bf16-ops bf16-fused bf16-flash2 bf16-wgmma-fused bf16-wgmma-flash2 fp16-fused fp16-wgmma-flash2;
+  step block; G block bf16-ops bf16-fused bf16-flash2 bf16-warpnorm-fused bf16-wgmma-fused bf16-wgmma-flash2 \
+    bf16-wgmma-warpnorm-flash2 fp16-fused fp16-wgmma-warpnorm-flash2;
   step gemm; G 25216 bf16 bf16-wmma fp16; } > "$OUT/gemm.txt" 2>&1
 { bench --preset clip-vit-b-16 --dtype bfloat16 --option block=ops; bench --preset clip-vit-b-16 --dtype bfloat16;
   bench --preset clip-vit-b-16 --dtype bfloat16 --option attention=flash2;
   bench --preset clip-vit-b-16 --dtype bfloat16 --option tile=wgmma;
   bench --preset clip-vit-b-16 --dtype bfloat16 --option tile=wgmma --option attention=flash2;
+  bench --preset clip-vit-b-16 --dtype bfloat16 --option tile=wgmma --option attention=flash2 --option norm=warp;
   bench --preset clip-vit-b-16 --dtype float16; bench --preset clip-vit-l-14-336 --dtype bfloat16;
-  bench --preset clip-vit-l-14-336 --dtype bfloat16 --option tile=wgmma --option attention=flash2; } > "$OUT/bench.txt" 2>&1
+  bench --preset clip-vit-l-14-336 --dtype bfloat16 --option tile=wgmma --option attention=flash2 --option norm=warp;
+} > "$OUT/bench.txt" 2>&1
 { step classify; timeout 60 "$J" $JO -p $M --add-modules ALL-MODULE-PATH -m dev.visiontower.cli/dev.visiontower.cli.Main classify \
     --device cuda --dtype bfloat16 --model samples/model samples/images/*.png; echo "exit $?"; } > "$OUT/classify.txt" 2>&1
 echo done

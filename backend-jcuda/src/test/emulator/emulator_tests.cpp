@@ -251,6 +251,64 @@ void attentionCases(std::mt19937& rng, double atol, double rtol) {
     attentionCase<T, 64>(rng, {"B2 H2 Nq50 Nk130 additive mask", 2, 2, 50, 130, false, 2}, atol, rtol);
 }
 
+// vt_layer_norm_rows* / vt_rms_norm_rows*: one warp per row, rows not a multiple of the 4 per block.
+template <typename TO>
+void normCase(std::mt19937& rng, bool rms, int rows, int cols, bool affine, double atol, double rtol) {
+    std::vector<float> x = randomF(std::size_t(rows) * cols, rng, 2.0f), w = randomF(cols, rng, 1.0f),
+                       b = randomF(cols, rng, 1.0f);
+    for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c) x[std::size_t(r) * cols + c] += 3.0f * (float) (r % 5);  // row means != 0
+    std::vector<TO> out(std::size_t(rows) * cols);
+    const float eps = 1e-5f;
+    const float* wp = affine ? w.data() : nullptr;
+    const float* bp = affine ? b.data() : nullptr;
+    dim3 grid((rows + 3) / 4, 1, 1);
+    if constexpr (std::is_same_v<TO, float>) {
+        if (rms) {
+            vt_emu::launch(grid, 128, 0, vt_rms_norm_rows, out.data(), (const float*) x.data(), wp, (long long) rows,
+                           cols, eps);
+        } else {
+            vt_emu::launch(grid, 128, 0, vt_layer_norm_rows, out.data(), (const float*) x.data(), wp, bp,
+                           (long long) rows, cols, eps);
+        }
+    } else if (rms) {
+        vt_emu::launch(grid, 128, 0, pick<TO>(vt_rms_norm_rows_bf16, vt_rms_norm_rows_f16), out.data(),
+                       (const float*) x.data(), wp, (long long) rows, cols, eps);
+    } else {
+        vt_emu::launch(grid, 128, 0, pick<TO>(vt_layer_norm_rows_bf16, vt_layer_norm_rows_f16), out.data(),
+                       (const float*) x.data(), wp, bp, (long long) rows, cols, eps);
+    }
+    std::vector<double> got(out.size()), want(out.size());
+    for (int r = 0; r < rows; ++r) {
+        const float* xr = &x[std::size_t(r) * cols];
+        double mean = 0, var = 0;
+        if (!rms) {
+            for (int c = 0; c < cols; ++c) mean += xr[c];
+            mean /= cols;
+        }
+        for (int c = 0; c < cols; ++c) var += (xr[c] - mean) * (xr[c] - mean);
+        double inv = 1.0 / std::sqrt(var / cols + eps);
+        for (int c = 0; c < cols; ++c) {
+            double y = (xr[c] - mean) * inv;
+            if (affine) y = y * w[c] + (rms ? 0.0 : b[c]);
+            want[std::size_t(r) * cols + c] = y;
+            got[std::size_t(r) * cols + c] = toF(out[std::size_t(r) * cols + c]);
+        }
+    }
+    const char* tn = std::is_same_v<TO, float> ? "f32" : std::is_same_v<TO, __half> ? "f16" : "bf16";
+    report(std::string(rms ? "rms_norm_rows_" : "layer_norm_rows_") + tn + " rows " + std::to_string(rows) + " cols "
+               + std::to_string(cols) + (affine ? "" : " no weight/bias"),
+           got, want, atol, rtol);
+}
+
+void normCases(std::mt19937& rng) {
+    normCase<float>(rng, false, 37, 768, true, 1e-5, 1e-5);
+    normCase<__nv_bfloat16>(rng, false, 9, 1024, true, 1e-2, 1e-2);
+    normCase<__half>(rng, false, 6, 128, false, 2e-3, 2e-3);
+    normCase<float>(rng, true, 13, 768, true, 1e-5, 1e-5);
+    normCase<__nv_bfloat16>(rng, true, 5, 256, true, 1e-2, 1e-2);
+}
+
 }  // namespace
 
 int main() {
@@ -266,6 +324,7 @@ int main() {
         gemmCases<WgmmaFamily, __half>(rng);
         attentionCases<__nv_bfloat16>(rng, 1e-2, 2e-2);
         attentionCases<__half>(rng, 2e-3, 5e-3);
+        if (!atIssue) normCases(rng);  // no cp.async in them
     }
     std::printf("%d cases, %d failed\n", cases, failures);
     return failures == 0 ? 0 : 1;

@@ -20,6 +20,9 @@
 // and inside dynamic shared memory, no write past the launch's dynamic shared memory size, no copy left pending when a
 // thread exits. Shared memory is filled with 0xFF (NaN in float32, bfloat16 and float16) before every block.
 //
+// Not emulated: static __shared__ arrays (in this host build they would be per-thread locals), so only kernels that
+// use dynamic shared memory, or none, are run here; and WMMA (its fragment layouts are unspecified).
+//
 // The emulator is validated by running the mma.sync GEMM that was verified on an H200 (MEASUREMENTS.md) through it.
 #pragma once
 

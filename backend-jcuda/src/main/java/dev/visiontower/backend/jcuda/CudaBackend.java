@@ -44,16 +44,19 @@ public final class CudaBackend implements Backend, Ops {
     private final boolean flash2;
     /** The 16-bit product kernels' tile choice (option {@code tile}); the fused blocks use wgmma for {@code wgmma}. */
     private final String tile;
+    /** Whether LayerNorm/RMSNorm rows of 128..1024 (multiples of 128) run one warp per row (option {@code norm=warp}). */
+    private final boolean warpNorms;
     /** Whether 16-bit transformer blocks run as {@link FusedBlock}s (option {@code block=fused}). */
     private final boolean fusedBlocks;
     private volatile boolean closed;
 
     CudaBackend(BackendOptions options, CudaDriver.Gpu gpu, String gemmChoice, boolean tf32, String kernelMode,
-                boolean pipeline, String attention, String tile, boolean fusedBlocks) {
+                boolean pipeline, String attention, String tile, boolean fusedBlocks, boolean warpNorms) {
         this.options = options;
         this.fusedAttention = !attention.equals("unfused");
         this.flash2 = attention.equals("flash2");
         this.tile = tile;
+        this.warpNorms = warpNorms;
         this.fusedBlocks = fusedBlocks;
         this.gpu = gpu;
         current();
@@ -139,7 +142,8 @@ public final class CudaBackend implements Backend, Ops {
                 + "; attention: " + (low && fusedAttention ? "fused for head sizes 64 and 128" : "unfused")
                 + (low && fusedBlocks ? "; transformer blocks: fused (" + (tile.equals("wgmma") ? "wgmma" : "mma.sync")
                         + " products with epilogues, "
-                        + (flash2 ? "register-resident attention)" : "WMMA attention)") : "")
+                        + (flash2 ? "register-resident attention" : "WMMA attention")
+                        + (warpNorms ? ", one-warp-per-row norms)" : ")") : "")
                 + "; kernels: " + kernels.origin;
     }
 
@@ -670,6 +674,13 @@ public final class CudaBackend implements Backend, Ops {
             checkVector(b, cols, "layerNorm", "bias");
         }
         CudaTensor out = alloc(s, DType.FLOAT32);
+        if (warpNorm(cols) && rows(s) > 0) {
+            kernels.launch(stream, "vt_layer_norm_rows", toInt((rows(s) + 3) / 4, "row groups"), 1, 1, 128, 0,
+                    out.ptr(), a.ptr(), w == null ? null : w.ptr(), b == null ? null : b.ptr(), rows(s), (int) cols,
+                    (float) eps);
+            done(a, x);
+            return out;
+        }
         kernels.launchRows(stream, "vt_layer_norm", rows(s), rowThreads(cols), out.ptr(), a.ptr(),
                 w == null ? null : w.ptr(), b == null ? null : b.ptr(), cols, (float) eps);
         done(a, x);
@@ -690,6 +701,12 @@ public final class CudaBackend implements Backend, Ops {
             checkVector(w, cols, "rmsNorm", "weight");
         }
         CudaTensor out = alloc(s, DType.FLOAT32);
+        if (warpNorm(cols) && rows(s) > 0) {
+            kernels.launch(stream, "vt_rms_norm_rows", toInt((rows(s) + 3) / 4, "row groups"), 1, 1, 128, 0,
+                    out.ptr(), a.ptr(), w == null ? null : w.ptr(), rows(s), (int) cols, (float) eps);
+            done(a, x);
+            return out;
+        }
         kernels.launchRows(stream, "vt_rms_norm", rows(s), rowThreads(cols), out.ptr(), a.ptr(),
                 w == null ? null : w.ptr(), cols, (float) eps);
         done(a, x);
@@ -828,6 +845,11 @@ public final class CudaBackend implements Backend, Ops {
     /** Whether fused blocks run their attention on the register-resident kernel (option {@code attention=flash2}). */
     boolean flash2() {
         return flash2;
+    }
+
+    /** Whether rows of {@code cols} values are normalised by the one-warp-per-row kernels ({@code norm=warp}). */
+    boolean warpNorm(long cols) {
+        return warpNorms && cols % 128 == 0 && cols <= 1024;
     }
 
     /** The tile option: {@code mma}, {@code wgmma}, {@code narrow} or {@code wide}. */

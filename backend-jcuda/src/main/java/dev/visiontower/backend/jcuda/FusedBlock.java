@@ -194,6 +194,21 @@ final class FusedBlock implements TransformerBlock {
 
     private void norm(CUdeviceptr out, CUdeviceptr in, String prefix, int rows) {
         int w = spec.width();
+        if (backend.warpNorm(w)) {
+            boolean f16 = backend.precision() == Gemm.Precision.FP16;
+            int blocks = (rows + 3) / 4;
+            if (spec.norm() == NormKind.LAYER_NORM) {
+                CudaTensor bias = (CudaTensor) p.optional(prefix + "bias");
+                backend.kernels().launch(backend.stream(), f16 ? "vt_layer_norm_rows_f16" : "vt_layer_norm_rows_bf16",
+                        blocks, 1, 1, 128, 0, out, in, weight(prefix + "weight").ptr(),
+                        bias == null ? null : bias.ptr(), (long) rows, w, (float) spec.normEps());
+            } else {
+                backend.kernels().launch(backend.stream(), f16 ? "vt_rms_norm_rows_f16" : "vt_rms_norm_rows_bf16",
+                        blocks, 1, 1, 128, 0, out, in, weight(prefix + "weight").ptr(), (long) rows, w,
+                        (float) spec.normEps());
+            }
+            return;
+        }
         int threads = w >= 512 ? 512 : (w >= 256 ? 256 : 128);
         if (spec.norm() == NormKind.LAYER_NORM) {
             CudaTensor bias = (CudaTensor) p.optional(prefix + "bias");

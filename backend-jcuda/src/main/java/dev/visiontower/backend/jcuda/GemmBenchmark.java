@@ -139,8 +139,8 @@ public final class GemmBenchmark {
     /**
      * One CLIP ViT-B/16 transformer block at batch 128 (random weights), as the backend's fused block or composed
      * from operations: mode {@code bf16|fp16} suffixed {@code -fused}, {@code -flash2} (fused, register-resident
-     * attention) or {@code -ops}; {@code -wgmma} before the suffix puts the fused block's products on wgmma
-     * (e.g. {@code bf16-wgmma-flash2}).
+     * attention) or {@code -ops}; {@code -wgmma} before the suffix puts the fused block's products on wgmma and
+     * {@code -warpnorm} its norms on one warp per row (e.g. {@code bf16-wgmma-warpnorm-flash2}).
      */
     static void block(String mode) {
         DType dt = mode.startsWith("fp16") ? DType.FLOAT16 : DType.BFLOAT16;
@@ -149,7 +149,8 @@ public final class GemmBenchmark {
         try (CudaBackend b = (CudaBackend) new JCudaBackendProvider().open(new BackendOptions(Device.cuda(0), dt, 0,
                 Map.of("block", mode.endsWith("-ops") ? "ops" : "fused",
                         "attention", mode.endsWith("-flash2") ? "flash2" : "fused",
-                        "tile", mode.contains("-wgmma") ? "wgmma" : "mma")))) {
+                        "tile", mode.contains("-wgmma") ? "wgmma" : "mma",
+                        "norm", mode.contains("-warpnorm") ? "warp" : "block")))) {
             dev.visiontower.api.nn.RandomWeights rw = dev.visiontower.api.nn.RandomWeights.of(cfg, 5);
             Map<String, Tensor> weights = new java.util.LinkedHashMap<>();
             for (String name : dev.visiontower.api.nn.VisionTransformer.parameterShapes(cfg).keySet()) {

@@ -113,6 +113,7 @@ public final class JCudaBackendProvider implements BackendProvider {
         String attention = option(options, "attention", "fused");
         String tile = option(options, "tile", "mma");
         String block = option(options, "block", "fused");
+        String norm = option(options, "norm", "block");
         if (!List.of("auto", "cublas", "own").contains(gemm)) {
             throw new InvalidInputException("jcuda: option gemm must be auto, cublas or own, got '" + gemm + "'");
         }
@@ -132,11 +133,14 @@ public final class JCudaBackendProvider implements BackendProvider {
             throw new InvalidInputException("jcuda: option attention must be fused, flash2 or unfused, got '" + attention
                     + "'");
         }
+        if (!List.of("block", "warp").contains(norm)) {
+            throw new InvalidInputException("jcuda: option norm must be block or warp, got '" + norm + "'");
+        }
         if (!List.of("true", "false").contains(pipeline)) {
             throw new InvalidInputException("jcuda: option pipeline must be true or false, got '" + pipeline + "'");
         }
         CudaDriver.Gpu gpu = CudaDriver.gpus().get(options.device().index());
         return new CudaBackend(options, gpu, gemm, tf32.equals("true"), kernels, pipeline.equals("true"),
-                attention, tile, block.equals("fused"));
+                attention, tile, block.equals("fused"), norm.equals("warp"));
     }
 }

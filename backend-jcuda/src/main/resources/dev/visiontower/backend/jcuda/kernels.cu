@@ -1421,6 +1421,87 @@ __device__ void gemmWgmma(const T* __restrict__ A, const T* __restrict__ B, TO* 
 VT_GEMM_WGMMA(vt_gemm_wgmma_bf16_nt, __nv_bfloat16)
 VT_GEMM_WGMMA(vt_gemm_wgmma_f16_nt, __half)
 
+// LayerNorm / RMSNorm with one warp per row, for rows of 128..1024 values in multiples of 128 (ViT widths): the row
+// stays in registers as float4s (lane l holds float4s l, l + 32, ...), so it is read from memory once; the statistics
+// are exact two-pass ones over the registers, reduced by shuffles; no shared memory, no block barrier. 4 rows per
+// block of 128 threads. Same arguments as vt_layer_norm* / vt_rms_norm* plus the row count; x, out 16-byte aligned.
+namespace vt {
+
+template <typename TO, bool RMS>
+__device__ void normRowsWarp(TO* __restrict__ out, const float* __restrict__ x, const float* __restrict__ w,
+                             const float* __restrict__ b, long long rows, int cols, float eps) {
+    constexpr int MAX4 = 8;  // float4s per lane: cols <= 32 * 4 * 8
+    long long row = (long long) blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    if (row >= rows) return;  // the whole warp
+    int lane = threadIdx.x % 32, n4 = cols / 4;
+    const float4* xr = reinterpret_cast<const float4*>(x + row * cols);
+    float4 v[MAX4];
+    float mean = 0.0f;
+    if (!RMS) {
+        float s = 0.0f;
+#pragma unroll
+        for (int i = 0; i < MAX4; ++i) {
+            if (32 * i < n4) {
+                v[i] = xr[lane + 32 * i];
+                s += (v[i].x + v[i].y) + (v[i].z + v[i].w);
+            }
+        }
+        mean = warpSum(s) / (float) cols;
+    } else {
+#pragma unroll
+        for (int i = 0; i < MAX4; ++i) {
+            if (32 * i < n4) v[i] = xr[lane + 32 * i];
+        }
+    }
+    float q = 0.0f;
+#pragma unroll
+    for (int i = 0; i < MAX4; ++i) {
+        if (32 * i < n4) {
+            float a = v[i].x - mean, bb = v[i].y - mean, c = v[i].z - mean, d = v[i].w - mean;
+            q += (a * a + bb * bb) + (c * c + d * d);
+        }
+    }
+    float inv = rsqrtf(warpSum(q) / (float) cols + eps);
+    TO* o = out + row * cols;
+#pragma unroll
+    for (int i = 0; i < MAX4; ++i) {
+        if (32 * i < n4) {
+            int c = 4 * (lane + 32 * i);
+            float y[4] = {(v[i].x - mean) * inv, (v[i].y - mean) * inv, (v[i].z - mean) * inv, (v[i].w - mean) * inv};
+            if (w != nullptr) {
+                float4 ww = *reinterpret_cast<const float4*>(w + c);
+                y[0] *= ww.x; y[1] *= ww.y; y[2] *= ww.z; y[3] *= ww.w;
+            }
+            if (!RMS && b != nullptr) {
+                float4 bv = *reinterpret_cast<const float4*>(b + c);
+                y[0] += bv.x; y[1] += bv.y; y[2] += bv.z; y[3] += bv.w;
+            }
+            if constexpr (sizeof(TO) == 4) {
+                *reinterpret_cast<float4*>(o + c) = make_float4(y[0], y[1], y[2], y[3]);
+            } else {
+                *reinterpret_cast<uint2*>(o + c) = make_uint2(pack2<TO>(y[0], y[1]), pack2<TO>(y[2], y[3]));
+            }
+        }
+    }
+}
+
+}  // namespace vt
+
+#define VT_NORM_ROWS(SUFFIX, TO)                                                                                     \
+    extern "C" __global__ void __launch_bounds__(128) vt_layer_norm_rows##SUFFIX(TO* __restrict__ out,               \
+            const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ b, long long rows,    \
+            int cols, float eps) {                                                                                    \
+        vt::normRowsWarp<TO, false>(out, x, w, b, rows, cols, eps);                                                   \
+    }                                                                                                                 \
+    extern "C" __global__ void __launch_bounds__(128) vt_rms_norm_rows##SUFFIX(TO* __restrict__ out,                 \
+            const float* __restrict__ x, const float* __restrict__ w, long long rows, int cols, float eps) {           \
+        vt::normRowsWarp<TO, true>(out, x, w, nullptr, rows, cols, eps);                                              \
+    }
+
+VT_NORM_ROWS(, float)
+VT_NORM_ROWS(_bf16, __nv_bfloat16)
+VT_NORM_ROWS(_f16, __half)
+
 // float32 -> float16 copy.
 extern "C" __global__ void vt_f32_to_f16(__half* __restrict__ out, const float* __restrict__ x, long long n) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {

@@ -250,19 +250,23 @@ class CudaGpuTest {
         Random r = new Random(21);
         // the fused block with the WMMA attention kernel and with the register-resident one; its products on mma.sync,
         // and on wgmma where the GPU has it
+        // (attention, dtype, tile, norm)
         List<Object[]> modes = new ArrayList<>(onlyWgmma() ? List.of()
-                : List.of(new Object[] {"fused", DType.BFLOAT16, "mma"}, new Object[] {"fused", DType.FLOAT16, "mma"},
-                        new Object[] {"flash2", DType.BFLOAT16, "mma"}, new Object[] {"flash2", DType.FLOAT16, "mma"}));
+                : List.of(new Object[] {"fused", DType.BFLOAT16, "mma", "block"},
+                        new Object[] {"fused", DType.FLOAT16, "mma", "block"},
+                        new Object[] {"flash2", DType.BFLOAT16, "mma", "block"},
+                        new Object[] {"flash2", DType.FLOAT16, "mma", "warp"}));
         if (hopper()) {
-            modes.add(new Object[] {"fused", DType.BFLOAT16, "wgmma"});
-            modes.add(new Object[] {"flash2", DType.FLOAT16, "wgmma"});
+            modes.add(new Object[] {"fused", DType.BFLOAT16, "wgmma", "block"});
+            modes.add(new Object[] {"flash2", DType.FLOAT16, "wgmma", "warp"});
         }
         for (Object[] mode : modes) {
             String attention = (String) mode[0];
             DType dt = (DType) mode[1];
             String tile = (String) mode[2];
+            String norm = (String) mode[3];
             try (Backend ref = open(DType.FLOAT32, Map.of());
-                 CudaBackend fused = (CudaBackend) open(dt, Map.of("attention", attention, "tile", tile));
+                 CudaBackend fused = (CudaBackend) open(dt, Map.of("attention", attention, "tile", tile, "norm", norm));
                  Backend ops = open(dt, Map.of("block", "ops"))) {
                 assertTrue(fused.describe().contains("transformer blocks: fused"), fused.describe());
                 assertTrue(fused.describe().contains(attention.equals("flash2") ? "register-resident attention"
@@ -302,8 +306,8 @@ class CudaGpuTest {
                         }
                         assertEquals(live, b.liveTensors(), "nothing left open by " + b.name() + " " + b.dtype());
                     }
-                    String what = dt + " attention=" + attention + " tile=" + tile + " " + spec + " x [" + batch + ", "
-                            + n + "]";
+                    String what = dt + " attention=" + attention + " tile=" + tile + " norm=" + norm + " " + spec
+                            + " x [" + batch + ", " + n + "]";
                     var vsRef = dev.visiontower.api.Tolerance.forDType(dt).compare(got[2], got[0]);
                     var vsOps = dev.visiontower.api.Tolerance.forDType(dt).compare(got[2], got[1]);
                     System.out.println("fused block " + what + ": vs float32 " + vsRef.message() + "; vs ops "
@@ -316,6 +320,36 @@ class CudaGpuTest {
                         false);
                 try (Parameters p = new Parameters(blockParameters(fused, qk, r))) {
                     assertTrue(!(fused.layers().block(qk, p, fused.ops()) instanceof FusedBlock));
+                }
+            }
+        }
+    }
+
+    @Test
+    void warpNormsMatchTheBlockNorms() {
+        needGpu();
+        Random r = new Random(8);
+        try (Backend warp = open(DType.FLOAT32, Map.of("norm", "warp"));
+             Backend block = open(DType.FLOAT32, Map.of("norm", "block"))) {
+            for (int cols : new int[] {128, 768, 1024, 200, 1280}) { // the last two take the block kernels
+                int rows = 37;
+                HostTensor x = HostTensor.ofFloats(randn(r, rows * cols), rows, cols);
+                HostTensor w = HostTensor.ofFloats(randn(r, cols), cols);
+                HostTensor bias = HostTensor.ofFloats(randn(r, cols), cols);
+                HostTensor[][] got = new HostTensor[2][2];
+                Backend[] bs = {warp, block};
+                for (int i = 0; i < 2; i++) {
+                    Backend b = bs[i];
+                    try (TensorScope scope = b.newScope()) {
+                        got[i][0] = b.ops().layerNorm(b.fromHost(x), b.fromHost(w), b.fromHost(bias), 1e-5).toHost();
+                        got[i][1] = b.ops().rmsNorm(b.fromHost(x), b.fromHost(w), 1e-6).toHost();
+                    }
+                }
+                for (int k = 0; k < 2; k++) {
+                    var cmp = dev.visiontower.api.Tolerance.FLOAT32.compare(got[0][k], got[1][k]);
+                    String what = (k == 0 ? "layerNorm" : "rmsNorm") + " [" + rows + ", " + cols + "] norm=warp";
+                    System.out.println(what + " vs norm=block: " + cmp.message());
+                    assertTrue(cmp.ok(), what + ": " + cmp.message());
                 }
             }
         }

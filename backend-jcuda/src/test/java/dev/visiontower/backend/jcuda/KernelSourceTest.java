@@ -66,6 +66,9 @@ class KernelSourceTest {
         for (String suffix : entries(cu, Pattern.compile("\nVT_NORMS\\(([a-z0-9_]*),"))) {
             defined.addAll(Set.of("vt_layer_norm" + suffix, "vt_rms_norm" + suffix));
         }
+        for (String suffix : entries(cu, Pattern.compile("\nVT_NORM_ROWS\\(([a-z0-9_]*),"))) {
+            defined.addAll(Set.of("vt_layer_norm_rows" + suffix, "vt_rms_norm_rows" + suffix));
+        }
         Set<String> missing = new TreeSet<>(used);
         missing.removeAll(defined);
         assertEquals(Set.of(), missing, "launched but not defined in kernels.cu");

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The tensor-core kernels of {@code kernels.cu} (mma.sync and wgmma GEMMs with their epilogues, register-resident
- * attention) run on
+ * attention) and the one-warp-per-row norms run on
  * the CPU through the warp emulator in {@code src/test/emulator}, compiled by {@code g++} with AddressSanitizer and
  * UndefinedBehaviorSanitizer, and are compared with float64 references there. Needs {@code g++} and the CUDA headers
  * ({@code cuda_bf16.h}: {@code $CUDA_HOME/include}, {@code /usr/local/cuda/include} or beside {@code nvcc}); without
@@ -113,6 +113,7 @@ class WarpEmulatorTest {
         for (String k : new String[] {"flash2_bf16_d64", "flash2_bf16_d128", "flash2_f16_d64", "flash2_f16_d128"}) {
             assertTrue(out.contains("PASS " + k), k + " missing:\n" + out);
         }
-        assertTrue(cases >= 44, out); // 22 cases under each of the two cp.async schedules
+        assertTrue(out.contains("PASS layer_norm_rows_") && out.contains("PASS rms_norm_rows_"), out);
+        assertTrue(cases >= 49, out); // 22 cases under each of the two cp.async schedules, 5 norm cases
     }
 }
