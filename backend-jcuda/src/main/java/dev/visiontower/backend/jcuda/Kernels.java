@@ -85,19 +85,8 @@ final class Kernels {
         }
         List<String> tried = new ArrayList<>();
         if (mode.equals("auto")) {
-            byte[] fat = bytes(FATBIN);
-            if (fat == null) {
-                tried.add("no build-time fat binary in the jar");
-            } else {
-                try {
-                    CUmodule m = new CUmodule();
-                    JCudaDriver.cuModuleLoadData(m, fat);
-                    k = new Kernels(m, "fat binary built with nvcc at build time (sm_80 and sm_90 machine code, "
-                            + "compute_80 PTX; " + gpu.arch() + " here)", gpu.multiprocessors());
-                } catch (RuntimeException e) {
-                    tried.add("the shipped fat binary did not load: " + e.getMessage());
-                }
-            }
+            k = shipped(FATBIN, "fat binary", "fat binary built with nvcc at build time (sm_80 and sm_90 machine code, "
+                    + "compute_80 PTX; " + gpu.arch() + " here)", gpu, tried);
         }
         if (k == null && !mode.equals("nvrtc")) {
             String ptx = resource(PTX);
@@ -137,19 +126,8 @@ final class Kernels {
         List<String> tried = new ArrayList<>();
         Kernels k = null;
         if (mode.equals("auto")) {
-            byte[] cubin = bytes(CUBIN_SM90A);
-            if (cubin == null) {
-                tried.add("no build-time sm_90a machine code in the jar");
-            } else {
-                try {
-                    CUmodule m = new CUmodule();
-                    JCudaDriver.cuModuleLoadData(m, cubin);
-                    k = new Kernels(m, "sm_90a machine code built with nvcc at build time (wgmma)",
-                            gpu.multiprocessors());
-                } catch (RuntimeException e) {
-                    tried.add("the shipped sm_90a machine code did not load: " + e.getMessage());
-                }
-            }
+            k = shipped(CUBIN_SM90A, "sm_90a machine code", "sm_90a machine code built with nvcc at build time (wgmma)",
+                    gpu, tried);
         }
         if (k == null && !mode.equals("ptx")) {
             try {
@@ -181,6 +159,24 @@ final class Kernels {
             JCudaDriver.cuMemFree(flag);
         }
         return k;
+    }
+
+    /** The kernels from a build-time binary in the jar, or null with the reason added to {@code tried}. */
+    private static Kernels shipped(String resource, String what, String origin, CudaDriver.Gpu gpu,
+                                   List<String> tried) {
+        byte[] image = bytes(resource);
+        if (image == null) {
+            tried.add("no build-time " + what + " in the jar");
+            return null;
+        }
+        try {
+            CUmodule m = new CUmodule();
+            JCudaDriver.cuModuleLoadData(m, image);
+            return new Kernels(m, origin, gpu.multiprocessors());
+        } catch (RuntimeException e) {
+            tried.add("the shipped " + what + " did not load: " + e.getMessage());
+            return null;
+        }
     }
 
     private static CUmodule moduleFrom(String ptx) {
