@@ -100,6 +100,8 @@ struct MmaFamily {
     static auto plain() { return pick<T>(vt_gemm_mma_bf16_nt, vt_gemm_mma_f16_nt); }
     template <typename T>
     static auto epi16() { return pick<T>(vt_gemm_mma_bf16_nt_epi16, vt_gemm_mma_f16_nt_epi16); }
+    template <typename T>
+    static auto epi() { return pick<T>(vt_gemm_mma_bf16_nt_epi, vt_gemm_mma_f16_nt_epi); }
 };
 struct WgmmaFamily {
     static constexpr const char* name = "gemm_wgmma_";
@@ -110,6 +112,8 @@ struct WgmmaFamily {
     static auto plain() { return pick<T>(vt_gemm_wgmma_bf16_nt, vt_gemm_wgmma_f16_nt); }
     template <typename T>
     static auto epi16() { return pick<T>(vt_gemm_wgmma_bf16_nt_epi16, vt_gemm_wgmma_f16_nt_epi16); }
+    template <typename T>
+    static auto epi() { return pick<T>(vt_gemm_wgmma_bf16_nt_epi, vt_gemm_wgmma_f16_nt_epi); }
 };
 
 template <typename F, typename T>
@@ -147,6 +151,20 @@ void gemmCases(std::mt19937& rng) {
             want[i] = gelu(ref[i] + bias[n]) * scale[n] + resid[i];
         }
         report(std::string(F::name) + typeName<T>() + " gelu+scale+residual -> 16-bit", got, want, 1e-2, 1e-2);
+    }
+    {
+        // the fused block's output products: bias, layer scale and the residual stream, float32 out
+        std::vector<float> scale = randomF(N, rng, 1.0f), resid = randomF(std::size_t(M) * N, rng, 1.0f);
+        std::vector<float> c(std::size_t(M) * N, NAN);
+        vt_emu::launch(grid, F::threads, smem, F::template epi<T>(), (const T*) a.h.data(), (const T*) b.h.data(),
+                       c.data(), (const float*) bias.data(), M, N, K, (const float*) scale.data(),
+                       (const float*) resid.data(), -1, 0, 1, 1);
+        std::vector<double> got(c.begin(), c.end()), want(ref.size());
+        for (std::size_t i = 0; i < ref.size(); ++i) {
+            int n = (int) (i % N);
+            want[i] = (ref[i] + bias[n]) * scale[n] + resid[i];
+        }
+        report(std::string(F::name) + typeName<T>() + " bias+scale+residual -> float32", got, want, 1e-4, 1e-4);
     }
     {
         // columns q | k | v of 2 heads x 8 ... here N = 3 * heads * headDim with headDim 8: 136 is not a multiple of 3,
