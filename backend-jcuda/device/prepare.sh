@@ -3,7 +3,7 @@
 # and no network: a jlink'ed Java runtime (xz-compressed), the module-path jars without libtorch and ONNX Runtime
 # (too big to travel), JCuda's natives without the 24 MB PTX compiler, the tokenizers natives for linux-x86_64 only,
 # the GPU tests and the JUnit console launcher.
-# Then run .device/run.sh there (a copy of backend-jcuda/device/run.sh) from the repository root. About 29 MB.
+# Then run .device/run.sh there (a copy of backend-jcuda/device/run.sh) from the repository root. About 39 MB.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mvn -B -ntp -q install -DskipTests
