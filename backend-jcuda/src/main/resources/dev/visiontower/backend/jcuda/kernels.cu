@@ -885,55 +885,55 @@ VT_GEMM_PIPE(vt_gemm_pipe_f16_nt_wide, __half, 3, 4)
 // epilogue goes through shared memory (see below). Needs K a multiple of 8 and 16-byte aligned operands (host-checked).
 namespace vt {
 
-template <typename T> struct Mma;
-template <> struct Mma<__nv_bfloat16> {
-    __device__ __forceinline__ static void run(float* c, const unsigned* a, const unsigned* b) {
-#ifdef VT_WARP_EMULATOR
-        vt_emu::mma16816<__nv_bfloat16>(c, a, b);
-#else
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                     "{%0,%1,%2,%3};\n"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+// D = A B + D for one m16n8k16 tile (A row-major, B column-major, float32 accumulators).
+#define VT_MMA_M16N8K16(TYPE)                                                                                          \
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32." TYPE "." TYPE ".f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "          \
+                 "{%8,%9}, {%0,%1,%2,%3};\n"                                                                           \
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])                                                      \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]))
+
+#ifndef VT_WARP_EMULATOR
+__device__ __forceinline__ void mmaAsm(float* c, const unsigned* a, const unsigned* b, __nv_bfloat16*) {
+    VT_MMA_M16N8K16("bf16");
+}
+__device__ __forceinline__ void mmaAsm(float* c, const unsigned* a, const unsigned* b, __half*) {
+    VT_MMA_M16N8K16("f16");
+}
 #endif
-    }
-};
-template <> struct Mma<__half> {
+
+template <typename T> struct Mma {
     __device__ __forceinline__ static void run(float* c, const unsigned* a, const unsigned* b) {
 #ifdef VT_WARP_EMULATOR
-        vt_emu::mma16816<__half>(c, a, b);
+        vt_emu::mma16816<T>(c, a, b);
 #else
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                     "{%0,%1,%2,%3};\n"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+        mmaAsm(c, a, b, static_cast<T*>(nullptr));
 #endif
     }
 };
 
 // Four 8 x 8 16-bit matrices from shared memory; lanes 8i..8i+7 give the row addresses of matrix i. Lane l gets
 // row l / 4, elements 2 (l % 4) and 2 (l % 4) + 1 of each matrix (with .trans: of each matrix's transpose).
-__device__ __forceinline__ void ldmatrixX4(unsigned* r, const void* smem) {
+#define VT_LDMATRIX_X4(QUALIFIER)                                                                                      \
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4" QUALIFIER ".shared.b16 {%0,%1,%2,%3}, [%4];\n"                        \
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])                                                      \
+                 : "r"(s))
+
+template <bool TRANS>
+__device__ __forceinline__ void ldmatrixX4Of(unsigned* r, const void* smem) {
 #ifdef VT_WARP_EMULATOR
-    vt_emu::ldmatrixX4(r, smem, false);
+    vt_emu::ldmatrixX4(r, smem, TRANS);
 #else
     unsigned s = (unsigned) __cvta_generic_to_shared(smem);
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(s));
+    if constexpr (TRANS) {
+        VT_LDMATRIX_X4(".trans");
+    } else {
+        VT_LDMATRIX_X4("");
+    }
 #endif
 }
 
-__device__ __forceinline__ void ldmatrixX4Trans(unsigned* r, const void* smem) {
-#ifdef VT_WARP_EMULATOR
-    vt_emu::ldmatrixX4(r, smem, true);
-#else
-    unsigned s = (unsigned) __cvta_generic_to_shared(smem);
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(s));
-#endif
-}
+__device__ __forceinline__ void ldmatrixX4(unsigned* r, const void* smem) { ldmatrixX4Of<false>(r, smem); }
+__device__ __forceinline__ void ldmatrixX4Trans(unsigned* r, const void* smem) { ldmatrixX4Of<true>(r, smem); }
 
 // v[0..7] += / *= eight floats at a 16-byte aligned address.
 __device__ __forceinline__ void add8(float* v, const float* p) {
