@@ -19,7 +19,7 @@ rm -rf "$jdk"
 
 for f in cli/target/mods/*.jar; do
   case "$(basename "$f")" in
-    pytorch*|openblas*|javacpp*|onnxruntime*|backend-libtorch*|backend-onnx*|jcuda-natives*|tokenizers-*) ;;
+    pytorch*|openblas*|javacpp*|dnnl*|opencl*|onnxruntime*|backend-libtorch*|backend-onnx*|jcuda-natives*|tokenizers-*) ;;
     *) cp "$f" .device/mods/ ;;
   esac
 done

@@ -9,14 +9,28 @@
  * happens in {@link dev.visiontower.backend.libtorch.TorchBackendProvider#probe()}, never in a static initialiser;
  * a failure makes the backend report "unavailable" with the reason.
  *
- * <h2>System properties</h2>
+ * <h2>CPU inference on oneDNN</h2>
+ * On the CPU, float32 and bfloat16 transformer blocks run their four products on oneDNN 3.11 (bytedeco's
+ * {@code dnnl} presets, loaded after libtorch and sharing its OpenMP runtime): weights packed once into the kernels'
+ * layout (AMX/VNNI where the CPU has them), bias, activation, layer scale and residual in the products' epilogues,
+ * unmasked attention as two oneDNN products around a float32 softmax reading q, k and v in place. {@code linear} on
+ * model weights uses the same packed products. Anything that may need gradients (grad mode with an input or weight
+ * that requires grad, or autocast) takes the reference operations. If oneDNN cannot load, {@code backends} says why and
+ * everything runs on libtorch's own kernels.
+ *
+ * <h2>Options ({@code --option KEY=VALUE})</h2>
  * <ul>
- *   <li>{@code visiontower.libtorch.threads}: libtorch intra-op (OpenMP) threads when the caller passes 0. Default on
- *       the CPU: 1. Matrix products run in OpenBLAS, whose own pool is sized by the environment variable
- *       {@code OPENBLAS_NUM_THREADS} (default: all cores); a second busy-waiting OpenMP pool on the same cores
- *       slowed a small ViT forward pass 12x on a 2-core machine. Both pools are process-wide: the last backend
- *       opened with an explicit count sets libtorch's for all.</li>
+ *   <li>{@code onednn=true|false} (default true): the oneDNN blocks and products on the CPU.</li>
+ *   <li>{@code attention=onednn|sdpa} (default onednn): unmasked attention in the oneDNN blocks on oneDNN, or on
+ *       libtorch's fused scaled-dot-product attention (masked and causal attention always use the latter).</li>
  * </ul>
+ *
+ * <h2>Threads</h2>
+ * {@code --threads N} (or the system property {@code visiontower.libtorch.threads}) sets libtorch's intra-op OpenMP
+ * pool, which oneDNN shares; the default is every core. OpenBLAS, whose pool would busy-wait against it, is set to one
+ * thread (it only serves products under autograd then) unless {@code OPENBLAS_NUM_THREADS} is set. Without oneDNN the
+ * old split applies: libtorch one thread by default, OpenBLAS all cores. The pools are process-wide: the last CPU
+ * backend opened sets them. See {@code ThreadPolicy}.
  *
  * <p>On the module path the native classifier jars are separate open modules nobody requires: launch with
  * {@code --add-modules ALL-MODULE-PATH} (the {@code visiontower} launcher does).
@@ -24,6 +38,7 @@
 module dev.visiontower.backend.libtorch {
     requires dev.visiontower.api;
     requires org.bytedeco.pytorch;
+    requires org.bytedeco.dnnl;
     requires static com.google.auto.service;
 
     provides dev.visiontower.api.spi.BackendProvider with dev.visiontower.backend.libtorch.TorchBackendProvider;

@@ -98,6 +98,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
+    @Option(names = "--profile", description = "Also report the wall time of every operation and layer per pass "
+            + "(eager backends: libtorch; a graph backend such as onnx records when called and computes at the end).")
+    boolean profile;
+
     @Option(names = {"-v", "--verbose"}, description = "Print stack traces on errors.")
     boolean verbose;
 
@@ -137,7 +141,9 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, String> descriptions = new LinkedHashMap<>();
         List<Map<String, Object>> results = new ArrayList<>();
         for (String name : names) {
-            try (Backend b = Backends.open(name, opts)) {
+            try (Backend opened = Backends.open(name, opts)) {
+                OpProfile prof = profile ? new OpProfile() : null;
+                Backend b = prof != null ? prof.wrap(opened) : opened;
                 err.println(b.description());
                 descriptions.put(name, b.description());
                 VisionModel model = cfg != null ? VisionTransformer.load(cfg, RandomWeights.of(cfg, 0), b)
@@ -155,7 +161,7 @@ final class BenchCommand implements Callable<Integer> {
                                 mc.mlpWidth(), mc.width(), rate);
                     }
                     for (int batch : batches) {
-                        results.add(run(b, model, mc, size, batch));
+                        results.add(run(b, model, mc, size, batch, prof));
                         err.printf(Locale.ROOT, "%s batch %d: %.2f images/s%n", name, batch,
                                 (Double) results.get(results.size() - 1).get("images_per_second"));
                     }
@@ -196,10 +202,28 @@ final class BenchCommand implements Callable<Integer> {
                 String.format(Locale.ROOT, "%.1f", lat.get("p99")), r.get("peak_rss_mb").toString()});
         }
         Table.print(out, rows);
+        for (Map<String, Object> r : results) {
+            @SuppressWarnings("unchecked")
+            List<Map<String, Object>> p = (List<Map<String, Object>>) r.get("profile");
+            if (p == null) {
+                continue;
+            }
+            out.printf(Locale.ROOT, "%nProfile: %s %s batch %d (wall time per pass; layers include their operations)%n",
+                    r.get("backend"), r.get("dtype"), r.get("batch"));
+            List<String[]> prow = new ArrayList<>();
+            prow.add(new String[] {"NAME", "CALLS", "MS", "SHARE"});
+            for (Map<String, Object> e : p) {
+                prow.add(new String[] {(String) e.get("name"),
+                    String.format(Locale.ROOT, "%.0f", (Double) e.get("calls_per_pass")),
+                    String.format(Locale.ROOT, "%.1f", (Double) e.get("ms_per_pass")),
+                    String.format(Locale.ROOT, "%.1f%%", 100 * (Double) e.get("share"))});
+            }
+            Table.print(out, prow);
+        }
         return 0;
     }
 
-    private Map<String, Object> run(Backend b, VisionModel model, VitConfig cfg, int size, int batch)
+    private Map<String, Object> run(Backend b, VisionModel model, VitConfig cfg, int size, int batch, OpProfile prof)
             throws IOException {
         Random rnd = new Random(batch);
         float[] px = new float[batch * 3 * size * size];
@@ -213,6 +237,9 @@ final class BenchCommand implements Callable<Integer> {
         try (TensorScope outer = b.newScope()) {
             Tensor x = b.fromHost(pixels);
             for (int i = 0; i < warmup + iters; i++) {
+                if (prof != null && i == warmup) {
+                    prof.reset();
+                }
                 long t0 = System.nanoTime();
                 try (TensorScope s = b.newScope()) {
                     VisionOutput out = model.forward(x, ForwardOptions.DEFAULT);
@@ -243,6 +270,9 @@ final class BenchCommand implements Callable<Integer> {
         lat.put("p99", percentile(sorted, 0.99));
         r.put("latency_ms", lat);
         r.put("peak_rss_mb", peakRssMb());
+        if (prof != null) {
+            r.put("profile", prof.rows(iters, total / iters));
+        }
         return r;
     }
 

@@ -36,8 +36,16 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
     private final dev.visiontower.api.DType dtype;
     private final torch.ScalarType computeType;
     private final org.bytedeco.pytorch.Device torchDevice;
+    static final String ONEDNN_OPTION = "onednn";
+    static final String ATTENTION_OPTION = "attention";
+
     private final TensorRegistry registry = new TensorRegistry();
     private final Set<Capability> capabilities;
+    /** oneDNN for the CPU blocks' products, or null (not loaded, switched off, or a type it does not take). */
+    private final OneDnn dnnl;
+    private final dev.visiontower.api.nn.LayerFactory layers;
+    private final boolean dnnlAttention;
+    private final int threads;
 
     TorchBackend(BackendOptions options) {
         this.device = options.device();
@@ -60,19 +68,29 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
             default:
                 throw new InvalidInputException("unsupported compute dtype " + dtype);
         }
+        String useDnnl = options.extra().getOrDefault(ONEDNN_OPTION, "true");
+        if (!useDnnl.equals("true") && !useDnnl.equals("false")) {
+            throw new InvalidInputException("libtorch option " + ONEDNN_OPTION + " must be true or false, got '"
+                    + useDnnl + "'");
+        }
+        this.dnnl = !cuda && useDnnl.equals("true") && OneDnnBlock.supportsType(dtype) ? OneDnn.get() : null;
+        String att = options.extra().getOrDefault(ATTENTION_OPTION, "onednn");
+        if (!att.equals("sdpa") && !att.equals("onednn")) {
+            throw new InvalidInputException("libtorch option " + ATTENTION_OPTION + " must be sdpa or onednn, got '"
+                    + att + "'");
+        }
+        this.dnnlAttention = att.equals("onednn");
+        this.layers = dnnl == null ? dev.visiontower.api.nn.LayerFactory.DEFAULT : new OneDnnLayers();
         int threads = options.threads();
         if (threads == 0) {
             threads = Integer.getInteger(THREADS_PROPERTY, 0);
         }
-        if (threads == 0 && device.kind() == Device.Kind.CPU) {
-            // Matrix products run on OpenBLAS's own thread pool. libtorch's OpenMP pool busy-waits between
-            // parallel regions on the same cores, which made a small ViT forward pass 12x slower on 2 cores; with
-            // one intra-op thread the element-wise work stays on the calling thread and OpenBLAS keeps the cores.
-            threads = 1;
-        }
-        if (threads > 0) {
+        if (!cuda) {
+            threads = ThreadPolicy.apply(threads, dnnl != null);
+        } else if (threads > 0) {
             torch.set_num_threads(threads);
         }
+        this.threads = threads;
         this.torchDevice = device.kind() == Device.Kind.CUDA
                 ? new org.bytedeco.pytorch.Device(torch.DeviceType.CUDA, (byte) device.index())
                 : new org.bytedeco.pytorch.Device(torch.DeviceType.CPU);
@@ -105,6 +123,50 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
     @Override
     public Ops ops() {
         return this;
+    }
+
+    @Override
+    public String description() {
+        if (device.kind() == Device.Kind.CUDA) {
+            return name() + " on " + device + " (" + dtype + ")";
+        }
+        return name() + " on cpu (" + dtype + "; " + (dnnl != null ? "block products on " + dnnl.description()
+                + (dnnlAttention ? " with attention" : "") : "products on OpenBLAS/libtorch") + "; "
+                + ThreadPolicy.current() + ")";
+    }
+
+    @Override
+    public dev.visiontower.api.nn.LayerFactory layers() {
+        return layers;
+    }
+
+    /** Whether the oneDNN blocks compute unmasked attention on oneDNN too (option attention=onednn). */
+    boolean dnnlAttention() {
+        return dnnlAttention;
+    }
+
+    /** The reference layers, with blocks on oneDNN for CPU inference. */
+    private final class OneDnnLayers implements dev.visiontower.api.nn.LayerFactory {
+        private final dev.visiontower.api.nn.LayerFactory reference = dev.visiontower.api.nn.LayerFactory.DEFAULT;
+
+        @Override
+        public dev.visiontower.api.nn.PatchEmbedding patchEmbedding(int patchSize, dev.visiontower.api.nn.Parameters p,
+                                                                    Ops ops) {
+            return reference.patchEmbedding(patchSize, p, ops);
+        }
+
+        @Override
+        public dev.visiontower.api.nn.TransformerBlock block(dev.visiontower.api.nn.BlockSpec spec,
+                                                            dev.visiontower.api.nn.Parameters p, Ops ops) {
+            dev.visiontower.api.nn.TransformerBlock ref = reference.block(spec, p, ops);
+            return OneDnnBlock.supports(spec) ? new OneDnnBlock(TorchBackend.this, dnnl, spec, p, ref) : ref;
+        }
+
+        @Override
+        public dev.visiontower.api.nn.AttentionPool attentionPool(dev.visiontower.api.nn.BlockSpec spec,
+                                                                 dev.visiontower.api.nn.Parameters p, Ops ops) {
+            return reference.attentionPool(spec, p, ops);
+        }
     }
 
     @Override
@@ -307,6 +369,11 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
         return wrap(body, true);
     }
 
+    /** Runs native code in a pointer scope and registers its result in the caller's tensor scope. */
+    TorchTensor wrapNative(Supplier<Tensor> body) {
+        return wrap(body, true);
+    }
+
     private Tensor t(dev.visiontower.api.Tensor x) {
         if (!(x instanceof TorchTensor)) {
             throw new IllegalArgumentException("tensor of backend '" + x.backend().name()
@@ -334,7 +401,54 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
             throw new InvalidInputException("linear: input " + Shapes.format(x.shape()) + " does not match weight "
                     + Shapes.format(w));
         }
+        if (dnnl != null && weight instanceof TorchTensor && ((TorchTensor) weight).parameter
+                && (bias == null || bias instanceof TorchTensor && ((TorchTensor) bias).parameter)
+                && x.dtype() == dtype && weight.dtype() == dtype && inference(x, weight)) {
+            long[] outShape = x.shape();
+            outShape[outShape.length - 1] = w[0];
+            OneDnn.Packed packed = packedLinear((TorchTensor) weight, (TorchTensor) bias);
+            return wrap(() -> dnnl.linear(t(x).reshape(-1, in).contiguous(), packed, OneDnn.Epilogue.NONE, null)
+                    .view(outShape));
+        }
         return wrap(() -> torch.linear(t(x), t(weight), opt(bias)));
+    }
+
+    /** A weight (and bias) packed for oneDNN once, kept with the weight, repacked when either changes in place. */
+    private OneDnn.Packed packedLinear(TorchTensor w, TorchTensor b) {
+        long[] versions = b == null ? new long[] {w.version()} : new long[] {w.version(), b.version()};
+        String key = "onednn-linear" + (b == null ? "" : "@" + System.identityHashCode(b));
+        return w.derived(key, VersionedPacked.class, () -> {
+            try (PointerScope ignored = new PointerScope()) {
+                return new VersionedPacked(dnnl.pack(w.t(), b == null ? null : b.t(), null), versions);
+            }
+        }, held -> !Arrays.equals(held.versions, versions)).packed;
+    }
+
+    /** Packed weights and the versions of the tensors they were made from. */
+    private record VersionedPacked(OneDnn.Packed packed, long[] versions) implements AutoCloseable {
+        @Override
+        public void close() {
+            packed.close();
+        }
+    }
+
+    /**
+     * Whether a computation on these tensors may skip what training needs: no gradient can flow (grad mode off, or
+     * nothing requires grad) and autocast is off (its casts are part of the computation).
+     */
+    boolean inference(dev.visiontower.api.Tensor... xs) {
+        if (torch.is_autocast_enabled(torch.DeviceType.CPU)) {
+            return false;
+        }
+        if (!org.bytedeco.pytorch.GradMode.is_enabled()) {
+            return true;
+        }
+        for (dev.visiontower.api.Tensor x : xs) {
+            if (t(x).requires_grad()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
@@ -406,31 +520,31 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
             throw new InvalidInputException("attention expects [B, H, N, Dh] inputs, got q " + Shapes.format(q.shape())
                     + ", k " + Shapes.format(k.shape()) + ", v " + Shapes.format(v.shape()));
         }
-        long nq = q.dim(2);
-        long nk = k.dim(2);
-        return wrap(() -> {
-            Tensor tq = t(q);
-            Tensor tk = t(k);
-            Tensor tv = t(v);
-            Tensor m = mask == null ? null : t(mask);
-            if (causal) {
-                Tensor upper = torch.ones(nq, nk).triu(1).gt(new Scalar(0.5));
-                Tensor causalMask = torch.zeros(nq, nk).masked_fill(upper, new Scalar(Double.NEGATIVE_INFINITY))
-                        .to(torchDevice, tq.scalar_type().intern());
-                m = m == null ? causalMask : m.add(causalMask);
+        return wrap(() -> attentionNative(t(q), t(k), t(v), mask == null ? null : t(mask), causal, scale));
+    }
+
+    /** Attention on native tensors ({@code [B, H, N, Dh]}, any strides); runs inside the caller's pointer scope. */
+    Tensor attentionNative(Tensor tq, Tensor tk, Tensor tv, Tensor mask, boolean causal, double scale) {
+        long nq = tq.size(2);
+        long nk = tk.size(2);
+        Tensor m = mask;
+        if (causal) {
+            Tensor upper = torch.ones(nq, nk).triu(1).gt(new Scalar(0.5));
+            Tensor causalMask = torch.zeros(nq, nk).masked_fill(upper, new Scalar(Double.NEGATIVE_INFINITY))
+                    .to(torchDevice, tq.scalar_type().intern());
+            m = m == null ? causalMask : m.add(causalMask);
+        }
+        if (tq.requires_grad() || tk.requires_grad() || tv.requires_grad()) {
+            // training: the eager composition (as Hugging Face's eager attention), whose gradients match the
+            // reference implementations' to rounding; the fused kernel accumulates in another order
+            Tensor scores = torch.matmul(tq, tk.transpose(-2, -1)).mul(new Scalar(scale));
+            if (m != null) {
+                scores = scores.add(m);
             }
-            if (tq.requires_grad() || tk.requires_grad() || tv.requires_grad()) {
-                // training: the eager composition (as Hugging Face's eager attention), whose gradients match the
-                // reference implementations' to rounding; the fused kernel accumulates in another order
-                Tensor scores = torch.matmul(tq, tk.transpose(-2, -1)).mul(new Scalar(scale));
-                if (m != null) {
-                    scores = scores.add(m);
-                }
-                return torch.matmul(torch.softmax(scores, -1), tv);
-            }
-            return torch.scaled_dot_product_attention(tq, tk, tv, m == null ? new TensorOptional() : new TensorOptional(m),
-                    0.0, false, new DoubleOptional(scale), false);
-        });
+            return torch.matmul(torch.softmax(scores, -1), tv);
+        }
+        return torch.scaled_dot_product_attention(tq, tk, tv, m == null ? new TensorOptional() : new TensorOptional(m),
+                0.0, false, new DoubleOptional(scale), false);
     }
 
     @Override

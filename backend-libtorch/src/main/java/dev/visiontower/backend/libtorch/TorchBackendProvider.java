@@ -55,8 +55,11 @@ public final class TorchBackendProvider implements BackendProvider {
         for (int i = 0; i < cuda; i++) {
             devices.add(Device.cuda(i));
         }
+        OneDnn dnnl = OneDnn.get();
+        String cpu = dnnl != null ? "; CPU products on " + dnnl.description()
+                : "; oneDNN unavailable (" + rootMessage(OneDnn.failure()) + "), CPU products on OpenBLAS";
         return Availability.available("libtorch 2.10.0 (bytedeco 1.5.13), " + (cuda > 0 ? cuda + " CUDA device(s)"
-                : "CPU only"), devices);
+                : "CPU only") + cpu, devices);
     }
 
     static String rootMessage(Throwable t) {
