@@ -110,7 +110,10 @@ class VisionGoldenTest {
         "clip_vision, '', false",
         "clip_vision_interp, '', true",
         "openclip_clip, 'vision.', false",
+        "clip_full, 'vision.', false",
+        "siglip_vision, '', false",
         "siglip_vision_interp, '', true",
+        "siglip_full, 'vision.', false",
         "internvit_300m, '', false",
         "internvit_6b, '', false",
     })
@@ -128,6 +131,72 @@ class VisionGoldenTest {
             check(out.poolerOutput(), io.read(prefix + "pooler_output"), caseName + " bf16 pooler_output",
                     Tolerance.BFLOAT16);
         }
+    }
+
+    /**
+     * int8 products (libtorch through oneDNN, onnx through DynamicQuantizeMatMul) on every vision case: the pooled
+     * output and the projected embeddings within {@link Tolerance#INT8} and with a cosine of at least
+     * {@link Tolerance#INT8_MIN_COSINE} to the float32 reference, per image; the last hidden state within the int8
+     * tolerance.
+     */
+    @ParameterizedTest(name = "{0} int8")
+    @CsvSource({
+        "clip_vision, '', image_embeds, false",
+        "clip_vision_interp, '', image_embeds, true",
+        "openclip_clip, 'vision.', image_features, false",
+        "clip_full, 'vision.', image_features, false",
+        "siglip_vision, '', '', false",
+        "siglip_vision_interp, '', '', true",
+        "siglip_full, 'vision.', '', false",
+        "internvit_300m, '', '', false",
+        "internvit_6b, '', '', false",
+    })
+    void int8KeepsTheEmbeddingsDirection(String caseName, String prefix, String embedsKey, boolean interpolate) {
+        Path dir = CliTest.golden(caseName);
+        for (String name : new String[] {"libtorch", "onnx"}) {
+            try (Backend int8 = Backends.open(name, BackendOptions.defaults().withDType(DType.INT8));
+                 Checkpoint ckpt = Checkpoint.open(dir);
+                 Safetensors io = Safetensors.open(dir.resolve("io.safetensors"));
+                 VisionModel model = Models.detect(ckpt).family().loadVision(ckpt, int8, LoadOptions.STRICT);
+                 TensorScope scope = int8.newScope()) {
+                assertEquals(DType.INT8, int8.dtype());
+                VisionOutput out = model.forward(int8.fromHost(io.read("pixel_values")),
+                        new ForwardOptions(interpolate, false));
+                String label = caseName + " int8 [" + name + "]";
+                check(out.lastHiddenState(), io.read(prefix + "last_hidden_state"), label + " last_hidden_state",
+                        Tolerance.INT8);
+                checkDirection(out.poolerOutput().toHost(), io.read(prefix + "pooler_output"), label
+                        + " pooler_output");
+                if (!embedsKey.isEmpty()) {
+                    checkDirection(out.imageEmbeds().toHost(), io.read(embedsKey), label + " " + embedsKey);
+                }
+            }
+        }
+    }
+
+    /** Within the int8 tolerance, and each row's cosine to the reference at least the int8 minimum. */
+    private static void checkDirection(HostTensor got, HostTensor want, String what) {
+        Tolerance.Comparison c = Tolerance.INT8.compare(got, want);
+        long rows = got.dim(0);
+        int width = (int) (got.numel() / rows);
+        float[] a = got.toFloatArray();
+        float[] b = want.toFloatArray();
+        double worst = 1;
+        for (int r = 0; r < rows; r++) {
+            double dot = 0;
+            double na = 0;
+            double nb = 0;
+            for (int i = r * width; i < (r + 1) * width; i++) {
+                dot += (double) a[i] * b[i];
+                na += (double) a[i] * a[i];
+                nb += (double) b[i] * b[i];
+            }
+            worst = Math.min(worst, dot / Math.sqrt(na * nb));
+        }
+        System.out.printf(java.util.Locale.ROOT, "%s: %s; lowest per-image cosine %.6f%n", what, c.message(), worst);
+        assertTrue(c.ok(), what + ": " + c.message());
+        assertTrue(worst >= Tolerance.INT8_MIN_COSINE, what + ": per-image cosine " + worst + " < "
+                + Tolerance.INT8_MIN_COSINE);
     }
 
     static void check(Tensor actual, HostTensor expected, String what, Tolerance tol) {

@@ -64,6 +64,29 @@ class ConformanceKitTest {
         assertTrue(report.toJson().contains("\"summary\""));
     }
 
+    /**
+     * int8 products on both backends and bfloat16 on libtorch pass at their own tolerances: int8 within
+     * {@code 0.15 + 0.15|b|} and embeddings at cosine >= 0.999, bfloat16 within {@code 5e-2 + 5e-2|b|} and 0.999.
+     */
+    @Test
+    void int8AndBfloat16PassAtTheirTolerances() throws IOException {
+        Path golden = Paths.get(System.getProperty("visiontower.testdata", "../testdata")).resolve("golden");
+        for (dev.visiontower.api.DType t : new dev.visiontower.api.DType[] {dev.visiontower.api.DType.INT8,
+                dev.visiontower.api.DType.BFLOAT16}) {
+            List<String> backends = t == dev.visiontower.api.DType.INT8 ? List.of("libtorch", "onnx")
+                    : List.of("libtorch");
+            Report report = ConformanceKit.run(new ConformanceKit.Options(backends, golden, List.of(pluginCheckpoint()),
+                    dev.visiontower.api.spi.BackendOptions.defaults().withDType(t)));
+            PrintWriter out = new PrintWriter(System.out, true);
+            out.println(t + ":");
+            report.print(out);
+            assertTrue(report.passed(), t + ": conformance failures, see the matrix above");
+            assertEquals(0, report.count(Outcome.SKIP) + report.count(Outcome.UNSUPPORTED), t + ": everything ran");
+            assertTrue(report.results().stream().anyMatch(r -> r.check().equals("model.clip_vision")
+                    && r.outcome() == Outcome.PASS), t + ": whole models were checked");
+        }
+    }
+
     @Test
     void unavailableBackendIsSkippedWithItsReasonNotPassed() {
         Report report = ConformanceKit.run(new ConformanceKit.Options(List.of("nosuch"), null, List.of(), null));

@@ -10,7 +10,13 @@ public enum DType {
     FLOAT64(8, "F64"),
     INT64(8, "I64"),
     INT32(4, "I32"),
-    UINT8(1, "U8");
+    UINT8(1, "U8"),
+    /**
+     * Signed 8-bit integers: quantised weights. As a compute type ({@link dev.visiontower.api.spi.BackendOptions})
+     * it means int8 matrix products: weights quantised per output channel once, activations quantised per product at
+     * run time, everything else (and every tensor the caller sees) float32.
+     */
+    INT8(1, "I8");
 
     private final int byteSize;
     private final String safetensorsName;
@@ -53,9 +59,10 @@ public enum DType {
             case "int64": case "i64": case "long": return INT64;
             case "int32": case "i32": case "int": return INT32;
             case "uint8": case "u8": return UINT8;
+            case "int8": case "i8": return INT8;
             default:
                 throw new InvalidInputException("unknown dtype '" + name
-                        + "', expected one of [float32, float16, bfloat16, float64, int64, int32, uint8]");
+                        + "', expected one of [float32, float16, bfloat16, int8, float64, int64, int32, uint8]");
         }
     }
 

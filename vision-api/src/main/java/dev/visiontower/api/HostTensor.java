@@ -5,7 +5,8 @@ import java.util.Objects;
 
 /**
  * A tensor in Java heap memory: the exchange format between files, preprocessing and backends. Floating-point data
- * is held as float32 ({@code float[]}), integer data as int64 ({@code long[]}), images as uint8 ({@code byte[]}).
+ * is held as float32 ({@code float[]}), integer data as int64 ({@code long[]}), images as uint8 and quantised weights
+ * as int8 ({@code byte[]}).
  * Row-major (C order). Immutable by convention: do not modify the arrays returned by the accessors.
  */
 public final class HostTensor {
@@ -34,6 +35,11 @@ public final class HostTensor {
 
     public static HostTensor ofBytes(byte[] data, long... shape) {
         return new HostTensor(DType.UINT8, shape, Objects.requireNonNull(data), data.length);
+    }
+
+    /** Signed 8-bit values (quantised weights). */
+    public static HostTensor ofInt8(byte[] data, long... shape) {
+        return new HostTensor(DType.INT8, shape, Objects.requireNonNull(data), data.length);
     }
 
     public DType dtype() {
@@ -72,10 +78,10 @@ public final class HostTensor {
         return (long[]) data;
     }
 
-    /** The uint8 data (Java bytes; mask with 0xFF). */
+    /** The uint8 data (Java bytes; mask with 0xFF) or the int8 data (Java bytes as they are). */
     public byte[] bytes() {
-        if (dtype != DType.UINT8) {
-            throw new IllegalStateException("tensor holds " + dtype + ", not uint8");
+        if (dtype != DType.UINT8 && dtype != DType.INT8) {
+            throw new IllegalStateException("tensor holds " + dtype + ", not uint8 or int8");
         }
         return (byte[]) data;
     }
@@ -98,6 +104,14 @@ public final class HostTensor {
                 float[] out = new float[v.length];
                 for (int i = 0; i < v.length; i++) {
                     out[i] = v[i] & 0xFF;
+                }
+                return out;
+            }
+            case INT8: {
+                byte[] v = (byte[]) data;
+                float[] out = new float[v.length];
+                for (int i = 0; i < v.length; i++) {
+                    out[i] = v[i];
                 }
                 return out;
             }
@@ -129,6 +143,7 @@ public final class HostTensor {
             case FLOAT32: return ofFloats(Arrays.copyOfRange((float[]) data, from, to), s);
             case INT64: return ofLongs(Arrays.copyOfRange((long[]) data, from, to), s);
             case UINT8: return ofBytes(Arrays.copyOfRange((byte[]) data, from, to), s);
+            case INT8: return ofInt8(Arrays.copyOfRange((byte[]) data, from, to), s);
             default: throw new IllegalStateException("unexpected dtype " + dtype);
         }
     }

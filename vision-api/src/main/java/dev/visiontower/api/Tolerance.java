@@ -19,6 +19,14 @@ public record Tolerance(double atol, double rtol) {
     public static final Tolerance FLOAT16 = new Tolerance(1e-2, 1e-2);
     /** bfloat16 compute (8-bit mantissa). */
     public static final Tolerance BFLOAT16 = new Tolerance(5e-2, 5e-2);
+    /**
+     * int8 products (weights per channel, activations per product): each product's error is about 1/255 of its
+     * input's range, so values are held loosely and the embeddings' direction strictly (checks of int8 results also
+     * require a cosine of at least {@link #INT8_MIN_COSINE} to the float reference).
+     */
+    public static final Tolerance INT8 = new Tolerance(1.5e-1, 1.5e-1);
+    /** Smallest cosine of int8 embeddings to float32 ones that int8 results are held to. */
+    public static final double INT8_MIN_COSINE = 0.999;
 
     public Tolerance {
         if (atol < 0 || rtol < 0) {
@@ -31,6 +39,7 @@ public record Tolerance(double atol, double rtol) {
         switch (dtype) {
             case FLOAT16: return FLOAT16;
             case BFLOAT16: return BFLOAT16;
+            case INT8: return INT8;
             default: return FLOAT32;
         }
     }

@@ -106,14 +106,16 @@ final class OneDnnBlock implements TransformerBlock {
             Tensor w = torch.cat(new TensorVector(nat("attn.q.weight"), nat("attn.k.weight"), nat("attn.v.weight")), 0);
             Tensor b = spec.qkvBias() ? torch.cat(new TensorVector(nat("attn.q.bias"), nat("attn.k.bias"),
                     nat("attn.v.bias")), 0) : null;
-            OneDnn.Packed qkv = dnnl.pack(w, b, null);
+            boolean q8 = backend.int8();
+            OneDnn.Packed qkv = dnnl.pack(w, b, null, q8);
             OneDnn.Packed proj = null;
             OneDnn.Packed fc1 = null;
             try {
-                proj = dnnl.pack(nat("attn.proj.weight"), nat("attn.proj.bias"), spec.layerScale() ? nat("ls1") : null);
-                fc1 = dnnl.pack(nat("mlp.fc1.weight"), nat("mlp.fc1.bias"), null);
+                proj = dnnl.pack(nat("attn.proj.weight"), nat("attn.proj.bias"), spec.layerScale() ? nat("ls1") : null,
+                        q8);
+                fc1 = dnnl.pack(nat("mlp.fc1.weight"), nat("mlp.fc1.bias"), null, q8);
                 OneDnn.Packed fc2 = dnnl.pack(nat("mlp.fc2.weight"), nat("mlp.fc2.bias"),
-                        spec.layerScale() ? nat("ls2") : null);
+                        spec.layerScale() ? nat("ls2") : null, q8);
                 return new Packed(qkv, proj, fc1, fc2, versions);
             } catch (RuntimeException e) {
                 qkv.close();
@@ -131,7 +133,7 @@ final class OneDnnBlock implements TransformerBlock {
     /** Whether this call may take the fused path: inference on this backend's CPU tensors of its compute type. */
     private boolean fusable(dev.visiontower.api.Tensor x, dev.visiontower.api.Tensor mask) {
         if (!(x instanceof TorchTensor) || x.backend() != backend || x.rank() != 3 || x.dim(2) != spec.width()
-                || x.dtype() != backend.dtype() || x.dim(0) * x.dim(1) == 0) {
+                || x.dtype() != backend.tensorType() || x.dim(0) * x.dim(1) == 0) {
             return false;
         }
         if (mask != null && !(mask instanceof TorchTensor && mask.backend() == backend)) {
@@ -218,6 +220,6 @@ final class OneDnnBlock implements TransformerBlock {
 
     /** The compute types the fused path takes. */
     static boolean supportsType(DType t) {
-        return t == DType.FLOAT32 || t == DType.BFLOAT16;
+        return t == DType.FLOAT32 || t == DType.BFLOAT16 || t == DType.INT8;
     }
 }

@@ -65,6 +65,13 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
                 }
                 computeType = torch.ScalarType.Half;
                 break;
+            case INT8:
+                if (cuda) {
+                    throw new UnsupportedCapabilityException(TorchBackendProvider.NAME, Capability.INT8,
+                            "int8 products on CUDA (int8 runs on the CPU through oneDNN)");
+                }
+                computeType = int8Activations(options); // products quantise; the rest computes in this type
+                break;
             default:
                 throw new InvalidInputException("unsupported compute dtype " + dtype);
         }
@@ -74,6 +81,11 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
                     + useDnnl + "'");
         }
         this.dnnl = !cuda && useDnnl.equals("true") && OneDnnBlock.supportsType(dtype) ? OneDnn.get() : null;
+        if (dtype == dev.visiontower.api.DType.INT8 && dnnl == null) {
+            throw new UnsupportedCapabilityException(TorchBackendProvider.NAME, Capability.INT8, "int8 products "
+                    + "without oneDNN (" + (useDnnl.equals("false") ? "switched off by onednn=false"
+                    : "not loaded: " + TorchBackendProvider.rootMessage(OneDnn.failure())) + ")");
+        }
         String att = options.extra().getOrDefault(ATTENTION_OPTION, "onednn");
         if (!att.equals("sdpa") && !att.equals("onednn")) {
             throw new InvalidInputException("libtorch option " + ATTENTION_OPTION + " must be sdpa or onednn, got '"
@@ -98,6 +110,44 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
                 ? EnumSet.of(Capability.INFERENCE, Capability.TRAINING, Capability.FLOAT32, Capability.FLOAT16,
                         Capability.BFLOAT16, Capability.CUDA)
                 : EnumSet.of(Capability.INFERENCE, Capability.TRAINING, Capability.FLOAT32, Capability.BFLOAT16);
+        if (dnnl != null || (!cuda && OneDnn.get() != null)) {
+            capabilities.add(Capability.INT8);
+        }
+    }
+
+    static final String INT8_ACTIVATIONS_OPTION = "int8.activations";
+
+    /**
+     * The type of the activations between int8 products: bfloat16 where the CPU computes it natively (AMX or
+     * AVX512-BF16: attention, norms' inputs and the residual stream then move half the bytes; norms and softmax still
+     * accumulate in float32), else float32; option {@code int8.activations=float32|bfloat16} overrides.
+     */
+    private static torch.ScalarType int8Activations(BackendOptions options) {
+        String v = options.extra().get(INT8_ACTIVATIONS_OPTION);
+        if (v == null) {
+            dev.visiontower.api.spi.CpuFeatures cpu = dev.visiontower.api.spi.CpuFeatures.current();
+            return cpu.has("amx_bf16") || cpu.has("avx512_bf16") ? torch.ScalarType.BFloat16 : torch.ScalarType.Float;
+        }
+        switch (dev.visiontower.api.DType.parse(v)) {
+            case FLOAT32: return torch.ScalarType.Float;
+            case BFLOAT16: return torch.ScalarType.BFloat16;
+            default: throw new InvalidInputException("libtorch option " + INT8_ACTIVATIONS_OPTION
+                    + " must be float32 or bfloat16, got '" + v + "'");
+        }
+    }
+
+    /** The element type of this backend's floating-point tensors (with int8 products: the activations' type). */
+    dev.visiontower.api.DType tensorType() {
+        if (dtype != dev.visiontower.api.DType.INT8) {
+            return dtype;
+        }
+        return computeType == torch.ScalarType.BFloat16 ? dev.visiontower.api.DType.BFLOAT16
+                : dev.visiontower.api.DType.FLOAT32;
+    }
+
+    /** Whether products quantise to int8. */
+    boolean int8() {
+        return dtype == dev.visiontower.api.DType.INT8;
     }
 
     @Override
@@ -403,7 +453,7 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
         }
         if (dnnl != null && weight instanceof TorchTensor && ((TorchTensor) weight).parameter
                 && (bias == null || bias instanceof TorchTensor && ((TorchTensor) bias).parameter)
-                && x.dtype() == dtype && weight.dtype() == dtype && inference(x, weight)) {
+                && x.dtype() == tensorType() && weight.dtype() == tensorType() && inference(x, weight)) {
             long[] outShape = x.shape();
             outShape[outShape.length - 1] = w[0];
             OneDnn.Packed packed = packedLinear((TorchTensor) weight, (TorchTensor) bias);
@@ -419,7 +469,7 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
         String key = "onednn-linear" + (b == null ? "" : "@" + System.identityHashCode(b));
         return w.derived(key, VersionedPacked.class, () -> {
             try (PointerScope ignored = new PointerScope()) {
-                return new VersionedPacked(dnnl.pack(w.t(), b == null ? null : b.t(), null), versions);
+                return new VersionedPacked(dnnl.pack(w.t(), b == null ? null : b.t(), null, int8()), versions);
             }
         }, held -> !Arrays.equals(held.versions, versions)).packed;
     }

@@ -33,7 +33,7 @@ public final class TorchBackendProvider implements BackendProvider {
     @Override
     public Set<Capability> capabilities() {
         return EnumSet.of(Capability.INFERENCE, Capability.TRAINING, Capability.FLOAT32, Capability.FLOAT16,
-                Capability.BFLOAT16, Capability.CUDA);
+                Capability.BFLOAT16, Capability.INT8, Capability.CUDA);
     }
 
     @Override

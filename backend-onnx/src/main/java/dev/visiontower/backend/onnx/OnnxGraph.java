@@ -10,6 +10,8 @@ import java.nio.ByteOrder;
 final class OnnxGraph {
     static final int IR_VERSION = 9;
     static final int OPSET = 20;
+    /** ONNX Runtime's contrib operator domain (Attention, SkipLayerNormalization, DynamicQuantizeMatMul, ...). */
+    static final String MICROSOFT = "com.microsoft";
 
     private OnnxGraph() {
     }
@@ -18,6 +20,7 @@ final class OnnxGraph {
         switch (t) {
             case FLOAT32: return 1;
             case UINT8: return 2;
+            case INT8: return 3;
             case INT32: return 6;
             case INT64: return 7;
             case FLOAT16: return 10;
@@ -82,6 +85,32 @@ final class OnnxGraph {
         return p;
     }
 
+    /** A native tensor over a direct buffer holding {@code t}'s values (float32, int8 or int64), owned by the caller. */
+    static ai.onnxruntime.OnnxTensor nativeTensor(ai.onnxruntime.OrtEnvironment env, HostTensor t)
+            throws ai.onnxruntime.OrtException {
+        byte[] raw = rawBytes(t);
+        ByteBuffer direct = ByteBuffer.allocateDirect(Math.max(raw.length, 1)).order(ByteOrder.nativeOrder());
+        direct.put(raw).flip();
+        switch (t.dtype()) {
+            case FLOAT32: return ai.onnxruntime.OnnxTensor.createTensor(env, direct.asFloatBuffer(), t.shape());
+            case INT64: return ai.onnxruntime.OnnxTensor.createTensor(env, direct.asLongBuffer(), t.shape());
+            case INT8: return ai.onnxruntime.OnnxTensor.createTensor(env, direct, t.shape(),
+                    ai.onnxruntime.OnnxJavaType.INT8);
+            default: throw new IllegalArgumentException("no native tensor for " + t.dtype());
+        }
+    }
+
+    /** The element type of a native tensor, as this library names it. */
+    static DType dtypeOf(ai.onnxruntime.OnnxTensor t) {
+        switch (t.getInfo().type) {
+            case FLOAT: return DType.FLOAT32;
+            case INT64: return DType.INT64;
+            case INT8: return DType.INT8;
+            case UINT8: return DType.UINT8;
+            default: throw new IllegalArgumentException("unexpected native tensor type " + t.getInfo().type);
+        }
+    }
+
     static byte[] rawBytes(HostTensor t) {
         switch (t.dtype()) {
             case FLOAT32: {
@@ -97,6 +126,7 @@ final class OnnxGraph {
                 return b.array();
             }
             case UINT8:
+            case INT8:
                 return t.bytes().clone();
             default:
                 throw new IllegalArgumentException("cannot store " + t.dtype());
@@ -141,15 +171,22 @@ final class OnnxGraph {
 
     static byte[] model(Protobuf graph, int opset) {
         return new Protobuf().int64(1, IR_VERSION).string(2, "visiontower").message(7, graph)
-                .message(8, new Protobuf().string(1, "").int64(2, opset)).toByteArray();
+                .message(8, new Protobuf().string(1, "").int64(2, opset))
+                .message(8, new Protobuf().string(1, MICROSOFT).int64(2, 1)).toByteArray();
     }
 
     static Protobuf node(String op, String domain, String[] inputs, String output, Protobuf attributes) {
+        return node(op, domain, inputs, new String[] {output}, attributes);
+    }
+
+    static Protobuf node(String op, String domain, String[] inputs, String[] outputs, Protobuf attributes) {
         Protobuf n = new Protobuf();
         for (String in : inputs) {
             n.string(1, in);
         }
-        n.string(2, output);
+        for (String out : outputs) {
+            n.string(2, out);
+        }
         n.string(4, op);
         if (domain != null && !domain.isEmpty()) {
             n.string(7, domain);

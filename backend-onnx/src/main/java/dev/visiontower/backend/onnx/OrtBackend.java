@@ -46,9 +46,18 @@ import java.util.concurrent.atomic.AtomicLong;
 final class OrtBackend implements Backend, Ops {
     static final String THREADS_PROPERTY = "visiontower.onnx.threads";
     static final String CACHE_PROPERTY = "visiontower.onnx.cacheSize";
+    /** A folder that receives each compiled graph as ONNX Runtime optimised it ({@code <digest>.onnx}), for study. */
+    static final String DUMP_PROPERTY = "visiontower.onnx.optimizedModelDir";
+    /** A file prefix: each compiled session writes ONNX Runtime's per-operator profile ({@code <prefix>_<date>.json}). */
+    static final String PROFILE_PROPERTY = "visiontower.onnx.profile";
 
     private final OrtEnvironment env;
     private final int threads;
+    /** int8 products (DynamicQuantizeMatMul) instead of float32 MatMul. */
+    private final boolean int8;
+    static final String FUSIONS_OPTION = "fusions";
+    /** The transformer-operator fusions of this backend's blocks (option {@code fusions}). */
+    private final Set<OrtBlock.Fusion> fusions;
     private final TensorRegistry registry = new TensorRegistry();
     private final AtomicLong ids = new AtomicLong();
     private final Set<OrtTensor> pending = ConcurrentHashMap.newKeySet();
@@ -71,11 +80,13 @@ final class OrtBackend implements Backend, Ops {
             throw new InvalidInputException("backend 'onnx' runs on the CPU in this build (the gpu profile brings "
                     + "onnxruntime_gpu), not on " + options.device());
         }
-        if (options.dtype() != DType.FLOAT32) {
+        if (options.dtype() != DType.FLOAT32 && options.dtype() != DType.INT8) {
             throw new dev.visiontower.api.UnsupportedCapabilityException(OrtBackendProvider.NAME,
                     options.dtype() == DType.BFLOAT16 ? Capability.BFLOAT16 : Capability.FLOAT16,
                     options.dtype() + " compute on the CPU");
         }
+        this.int8 = options.dtype() == DType.INT8;
+        this.fusions = OrtBlock.Fusion.parse(options.extra().getOrDefault(FUSIONS_OPTION, "all"));
         this.env = env;
         int t = options.threads();
         if (t == 0) {
@@ -99,18 +110,51 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public DType dtype() {
-        return DType.FLOAT32;
+        return int8 ? DType.INT8 : DType.FLOAT32;
+    }
+
+    @Override
+    public dev.visiontower.api.Tolerance tolerance() {
+        return dev.visiontower.api.Tolerance.forDType(dtype());
     }
 
     @Override
     public Set<Capability> capabilities() {
-        return EnumSet.of(Capability.INFERENCE, Capability.FLOAT32, Capability.GRAPH_COMPILATION);
+        return EnumSet.of(Capability.INFERENCE, Capability.FLOAT32, Capability.INT8, Capability.GRAPH_COMPILATION);
     }
 
     @Override
     public Ops ops() {
         return this;
     }
+
+    @Override
+    public dev.visiontower.api.nn.LayerFactory layers() {
+        return layers;
+    }
+
+    /** The reference layers, with blocks recorded with ONNX Runtime's transformer operators. */
+    private final dev.visiontower.api.nn.LayerFactory layers = new dev.visiontower.api.nn.LayerFactory() {
+        private final dev.visiontower.api.nn.LayerFactory reference = dev.visiontower.api.nn.LayerFactory.DEFAULT;
+
+        @Override
+        public dev.visiontower.api.nn.PatchEmbedding patchEmbedding(int patchSize, dev.visiontower.api.nn.Parameters p,
+                                                                    Ops ops) {
+            return reference.patchEmbedding(patchSize, p, ops);
+        }
+
+        @Override
+        public dev.visiontower.api.nn.TransformerBlock block(dev.visiontower.api.nn.BlockSpec spec,
+                                                            dev.visiontower.api.nn.Parameters p, Ops ops) {
+            return new OrtBlock(OrtBackend.this, spec, p, reference.block(spec, p, ops), fusions);
+        }
+
+        @Override
+        public dev.visiontower.api.nn.AttentionPool attentionPool(dev.visiontower.api.nn.BlockSpec spec,
+                                                                 dev.visiontower.api.nn.Parameters p, Ops ops) {
+            return reference.attentionPool(spec, p, ops);
+        }
+    };
 
     @Override
     public TensorScope newScope() {
@@ -218,15 +262,61 @@ final class OrtBackend implements Backend, Ops {
         return o;
     }
 
-    /** Records a node; inputs are tensors of this backend, constant host tensors, or null (omitted). */
-    private OrtTensor node(String op, long[] shape, DType dtype, Protobuf attributes, Object... inputs) {
+    /**
+     * Records a node; inputs are tensors of this backend, derived initializers, constant host tensors, or null
+     * (omitted).
+     */
+    OrtTensor node(String op, long[] shape, DType dtype, Protobuf attributes, Object... inputs) {
+        return nodeOutputs(op, "", new long[][] {shape}, new DType[] {dtype}, attributes, inputs)[0];
+    }
+
+    boolean int8() {
+        return int8;
+    }
+
+    /** A block output recorded as {@code sum + branch (+ bias)}, so the next block can fuse the add into its norm. */
+    record Residual(Tensor sum, Tensor branch, Object bias) {
+    }
+
+    private final Map<OrtTensor, Residual> residuals = java.util.Collections.synchronizedMap(
+            new java.util.WeakHashMap<>());
+
+    void residual(Tensor out, Residual r) {
+        residuals.put(t(out), r);
+    }
+
+    /** How {@code x} was made, if a block recorded it and its parts are still open; else null. */
+    Residual residualOf(Tensor x) {
+        Residual r = residuals.get(t(x));
+        return r == null || r.sum().isClosed() || r.branch().isClosed() ? null : r;
+    }
+
+    /** A Split node into parts of the given shapes (equal split along {@code axis}). */
+    OrtTensor[] splitNode(Tensor x, Protobuf attributes, long[]... shapes) {
+        DType[] types = new DType[shapes.length];
+        java.util.Arrays.fill(types, t(x).type());
+        return nodeOutputs("Split", "", shapes, types, attributes, x);
+    }
+
+    /** Records a node of ONNX Runtime's contrib domain ({@code com.microsoft}) with the given outputs. */
+    OrtTensor[] contrib(String op, long[][] shapes, DType[] dtypes, Protobuf attributes, Object... inputs) {
+        return nodeOutputs(op, OnnxGraph.MICROSOFT, shapes, dtypes, attributes, inputs);
+    }
+
+    private OrtTensor[] nodeOutputs(String op, String domain, long[][] shapes, DType[] dtypes, Protobuf attributes,
+                                    Object... inputs) {
         List<Object> in = new ArrayList<>(inputs.length);
         for (Object o : inputs) {
             in.add(o instanceof Tensor ? t((Tensor) o) : o);
         }
-        OrtTensor out = new OrtTensor(this, registry, ids.incrementAndGet(), OrtTensor.Kind.COMPUTED, null, shape, dtype,
-                null, new OrtTensor.Node(op, in, attributes), true);
-        pending.add(out);
+        OrtTensor.Node n = new OrtTensor.Node(op, domain, shapes.length, in, attributes);
+        OrtTensor[] out = new OrtTensor[shapes.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = new OrtTensor(this, registry, ids.incrementAndGet(), OrtTensor.Kind.COMPUTED, null, shapes[i],
+                    dtypes[i], null, n, true);
+            out[i].outputIndex = i;
+            pending.add(out[i]);
+        }
         return out;
     }
 
@@ -407,8 +497,11 @@ final class OrtBackend implements Backend, Ops {
         final Map<OrtTensor, String> names = new IdentityHashMap<>();
         final Map<OrtTensor, String> inputs = new LinkedHashMap<>();
         final Map<OrtTensor, String> parameters = new LinkedHashMap<>();
-        /** Parameters used transposed: original to graph name. */
-        final Map<OrtTensor, String> transposedParameters = new LinkedHashMap<>();
+        /** Names of the outputs of nodes already emitted (several tensors may share a multi-output node). */
+        private final Map<OrtTensor.Node, String[]> emitted = new IdentityHashMap<>();
+        /** Initializers derived from parameters (transposes, packed or quantised weights) by graph name. */
+        final Map<String, OrtTensor.Derived> derived = new LinkedHashMap<>();
+        private final Map<String, String> derivedNames = new HashMap<>();
         final List<Protobuf> nodes = new ArrayList<>();
         final List<Protobuf> constants = new ArrayList<>();
         final StringBuilder key = new StringBuilder();
@@ -461,6 +554,11 @@ final class OrtBackend implements Backend, Ops {
                 key.append(Arrays.toString(t.dims())).append(';');
             } else {
                 OrtTensor.Node n = t.producer;
+                String[] done = emitted.get(n);
+                if (done != null) {
+                    names.put(t, done[t.outputIndex]);
+                    return done[t.outputIndex];
+                }
                 String[] in = new String[n.inputs().size()];
                 for (int i = 0; i < in.length; i++) {
                     Object o = n.inputs().get(i);
@@ -468,15 +566,21 @@ final class OrtBackend implements Backend, Ops {
                         in[i] = "";
                     } else if (o instanceof OrtTensor) {
                         in[i] = visit((OrtTensor) o);
-                    } else if (o instanceof OrtTensor.Transposed) {
-                        in[i] = visitTransposed(((OrtTensor.Transposed) o).of());
+                    } else if (o instanceof OrtTensor.Derived) {
+                        in[i] = visitDerived((OrtTensor.Derived) o);
                     } else {
                         in[i] = constant((HostTensor) o);
                     }
                 }
-                name = unique("v" + values++);
-                nodes.add(OnnxGraph.node(n.op(), "", in, name, n.attributes()));
-                key.append(n.op()).append(Arrays.toString(in)).append("->").append(name);
+                String[] outs = new String[n.outputs()];
+                for (int i = 0; i < outs.length; i++) {
+                    outs[i] = unique("v" + values++);
+                }
+                emitted.put(n, outs);
+                name = outs[t.outputIndex];
+                nodes.add(OnnxGraph.node(n.op(), n.domain(), in, outs, n.attributes()));
+                key.append(n.domain()).append(n.op()).append(Arrays.toString(in)).append("->")
+                        .append(Arrays.toString(outs));
                 if (n.attributes() != null) {
                     key.append('{').append(Arrays.hashCode(n.attributes().toByteArray())).append('}');
                 }
@@ -486,14 +590,17 @@ final class OrtBackend implements Backend, Ops {
             return name;
         }
 
-        private String visitTransposed(OrtTensor p) {
-            String known = transposedParameters.get(p);
+        private String visitDerived(OrtTensor.Derived d) {
+            String id = d.owner().id + "/" + d.key();
+            String known = derivedNames.get(id);
             if (known != null) {
                 return known;
             }
-            String name = placeholders != null ? unique(p.label + ".T") : "wt" + transposedParameters.size();
-            transposedParameters.put(p, name);
-            key.append("PT").append(p.id).append(';');
+            String name = placeholders != null ? unique(d.owner().label + "." + d.key())
+                    : unique("d" + derived.size());
+            derivedNames.put(id, name);
+            derived.put(name, d);
+            key.append("D").append(id).append(';');
             return name;
         }
 
@@ -589,10 +696,17 @@ final class OrtBackend implements Backend, Ops {
             graph.message(5, OnnxGraph.externalTensor(e.getValue(), e.getKey().type(), e.getKey().dims(),
                     Shapes.numel(e.getKey().dims()) * 4));
         }
-        for (Map.Entry<OrtTensor, String> e : g.transposedParameters.entrySet()) {
-            long[] d = e.getKey().dims();
-            graph.message(5, OnnxGraph.externalTensor(e.getValue(), DType.FLOAT32, new long[] {d[1], d[0]},
-                    Shapes.numel(d) * 4));
+        Map<String, OnnxTensor> derivedTensors = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, OrtTensor.Derived> e : g.derived.entrySet()) {
+                OnnxTensor t = e.getValue().owner().derivedShared(e.getValue(), env);
+                derivedTensors.put(e.getKey(), t);
+                DType dt = OnnxGraph.dtypeOf(t);
+                long[] shape = t.getInfo().getShape();
+                graph.message(5, OnnxGraph.externalTensor(e.getKey(), dt, shape, Shapes.numel(shape) * dt.byteSize()));
+            }
+        } catch (OrtException e) {
+            throw new VisionTowerException("onnx: preparing weights failed: " + e.getMessage(), e);
         }
         for (OrtTensor o : outputs) {
             graph.message(12, OnnxGraph.valueInfo(g.names.get(o), o.type(), o.dims(), "batch"));
@@ -601,6 +715,16 @@ final class OrtBackend implements Backend, Ops {
         Set<Long> paramIds = new HashSet<>();
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            String profile = System.getProperty(PROFILE_PROPERTY);
+            if (profile != null) {
+                opts.enableProfiling(profile);
+            }
+            String dump = System.getProperty(DUMP_PROPERTY);
+            if (dump != null) {
+                java.nio.file.Files.createDirectories(java.nio.file.Path.of(dump));
+                opts.setOptimizedModelFilePath(java.nio.file.Path.of(dump, digest.substring(0, 16) + ".onnx")
+                        .toString());
+            }
             if (threads > 0) {
                 opts.setIntraOpNumThreads(threads);
             }
@@ -610,9 +734,9 @@ final class OrtBackend implements Backend, Ops {
                 external.put(e.getValue(), shared(e.getKey()));
                 paramIds.add(e.getKey().id);
             }
-            for (Map.Entry<OrtTensor, String> e : g.transposedParameters.entrySet()) {
-                external.put(e.getValue(), sharedTransposed(e.getKey()));
-                paramIds.add(e.getKey().id);
+            external.putAll(derivedTensors);
+            for (OrtTensor.Derived d : g.derived.values()) {
+                paramIds.add(d.owner().id);
             }
             if (!external.isEmpty()) {
                 opts.addExternalInitializers(external);
@@ -621,6 +745,9 @@ final class OrtBackend implements Backend, Ops {
             c = new Compiled(session, paramIds);
         } catch (OrtException e) {
             throw new VisionTowerException("onnx: compiling the graph failed: " + e.getMessage(), e);
+        } catch (java.io.IOException e) {
+            throw new VisionTowerException("onnx: cannot write the optimised graph to " + System.getProperty(
+                    DUMP_PROPERTY) + ": " + e.getMessage(), e);
         }
         cache.put(digest, c);
         if (cache.size() > cacheSize) {
@@ -643,21 +770,6 @@ final class OrtBackend implements Backend, Ops {
                 p.shared = OnnxTensor.createTensor(env, direct, p.dims());
             }
             return p.shared;
-        }
-    }
-
-    /** The transpose of a weight as a native tensor, created once and shared by every session. */
-    private OnnxTensor sharedTransposed(OrtTensor p) throws OrtException {
-        synchronized (p) {
-            if (p.sharedTransposed == null) {
-                HostTensor t = p.transposedValue();
-                float[] f = t.floats();
-                FloatBuffer direct = ByteBuffer.allocateDirect(f.length * 4).order(ByteOrder.nativeOrder())
-                        .asFloatBuffer();
-                direct.put(f).flip();
-                p.sharedTransposed = OnnxTensor.createTensor(env, direct, t.shape());
-            }
-            return p.sharedTransposed;
         }
     }
 
@@ -686,11 +798,11 @@ final class OrtBackend implements Backend, Ops {
         }
         long[] out = xs.clone();
         out[out.length - 1] = w[0];
-        OrtTensor y;
         if (t(weight).kind == OrtTensor.Kind.PARAMETER) {
-            // weights are stored transposed once, so sessions multiply by them directly
-            y = node("MatMul", out, DType.FLOAT32, null, x, new OrtTensor.Transposed(t(weight)));
-        } else {
+            return product(x, ProductWeight.of(t(weight)), out[out.length - 1], bias);
+        }
+        OrtTensor y;
+        {
             Protobuf perm = OnnxGraph.attrs();
             OnnxGraph.attrInts(perm, "perm", 1, 0);
             OrtTensor wt = node("Transpose", new long[] {w[1], w[0]}, DType.FLOAT32, perm, weight);
@@ -701,6 +813,29 @@ final class OrtBackend implements Backend, Ops {
             return y;
         }
         OrtTensor r = node("Add", out, DType.FLOAT32, null, y, bias);
+        y.close();
+        return r;
+    }
+
+    /**
+     * {@code x @ W^T + bias} for a weight the graph stores: MatMul on its float32 transpose (kept once, shared by every
+     * session), or with int8 compute ONNX Runtime's DynamicQuantizeMatMul on its per-channel int8 quantisation (the
+     * activations quantised per call to uint8 with their own scale and zero point, the scheme of ONNX Runtime's
+     * dynamic quantisation). {@code bias} is a tensor, a derived initializer or null.
+     */
+    OrtTensor product(Tensor x, ProductWeight w, long n, Object bias) {
+        long[] out = t(x).dims();
+        out[out.length - 1] = n;
+        Object b = bias instanceof Tensor ? t((Tensor) bias) : bias;
+        if (int8) {
+            return contrib("DynamicQuantizeMatMul", new long[][] {out}, new DType[] {DType.FLOAT32}, null, x,
+                    w.int8(), w.int8Scales(), null, b)[0];
+        }
+        OrtTensor y = node("MatMul", out, DType.FLOAT32, null, x, w.transposed());
+        if (b == null) {
+            return y;
+        }
+        OrtTensor r = node("Add", out, DType.FLOAT32, null, y, b);
         y.close();
         return r;
     }

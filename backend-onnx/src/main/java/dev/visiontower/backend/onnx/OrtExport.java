@@ -94,8 +94,8 @@ final class OrtExport implements GraphExport {
         for (Map.Entry<OrtTensor, String> e : g.parameters.entrySet()) {
             stored.put(e.getValue(), e.getKey().value);
         }
-        for (Map.Entry<OrtTensor, String> e : g.transposedParameters.entrySet()) {
-            stored.put(e.getValue(), e.getKey().transposedValue());
+        for (Map.Entry<String, OrtTensor.Derived> e : g.derived.entrySet()) {
+            stored.put(e.getKey(), e.getValue().value());
         }
         long weightBytes = 0;
         for (HostTensor h : stored.values()) {

@@ -25,30 +25,29 @@ final class OrtTensor extends AbstractTensor {
     volatile HostTensor value;
     /** The weight shared with every session (parameters only), created on first use. */
     ai.onnxruntime.OnnxTensor shared;
-    /** A 2-D parameter's transpose (host values and the shared native copy), made on first use by a product. */
-    HostTensor transposedValue;
-    ai.onnxruntime.OnnxTensor sharedTransposed;
+    /** Native initializers derived from this parameter (by key), shared with every session, made on first use. */
+    private final java.util.Map<String, ai.onnxruntime.OnnxTensor> derivedShared = new java.util.HashMap<>();
 
-    /** Node input standing for the transpose of a 2-D parameter. */
-    record Transposed(OrtTensor of) {
+    /**
+     * Node input standing for an initializer computed from parameters once and kept with {@code owner}: a transpose,
+     * a concatenation of several weights, an int8 quantisation. {@code key} names it among the owner's (equal keys
+     * must mean equal values); {@code make} computes its values (again when a graph is exported).
+     */
+    record Derived(OrtTensor owner, String key, java.util.function.Supplier<HostTensor> make) {
+        HostTensor value() {
+            return make.get();
+        }
     }
 
-    /** The transpose's values, computed once. */
-    synchronized HostTensor transposedValue() {
-        if (transposedValue == null) {
-            long[] s = dims();
-            float[] in = value.floats();
-            float[] out = new float[in.length];
-            int rows = (int) s[0];
-            int cols = (int) s[1];
-            for (int i = 0; i < rows; i++) {
-                for (int j = 0; j < cols; j++) {
-                    out[j * rows + i] = in[i * cols + j];
-                }
-            }
-            transposedValue = HostTensor.ofFloats(out, cols, rows);
+    /** The native copy of a derived initializer, made once (the host values are dropped once copied). */
+    synchronized ai.onnxruntime.OnnxTensor derivedShared(Derived d, ai.onnxruntime.OrtEnvironment env)
+            throws ai.onnxruntime.OrtException {
+        ai.onnxruntime.OnnxTensor t = derivedShared.get(d.key());
+        if (t == null) {
+            t = OnnxGraph.nativeTensor(env, d.value());
+            derivedShared.put(d.key(), t);
         }
-        return transposedValue;
+        return t;
     }
 
     /**
@@ -56,8 +55,14 @@ final class OrtTensor extends AbstractTensor {
      *
      * @param inputs each an {@link OrtTensor}, a constant {@link HostTensor}, or null for an omitted optional input
      */
-    record Node(String op, List<Object> inputs, Protobuf attributes) {
+    record Node(String op, String domain, int outputs, List<Object> inputs, Protobuf attributes) {
+        Node(String op, List<Object> inputs, Protobuf attributes) {
+            this(op, "", 1, inputs, attributes);
+        }
     }
+
+    /** Which output of its producer this tensor is (0 for single-output nodes). */
+    int outputIndex;
 
     OrtTensor(OrtBackend backend, TensorRegistry registry, long id, Kind kind, String label, long[] shape, DType dtype,
               HostTensor value, Node producer, boolean scoped) {
@@ -113,10 +118,8 @@ final class OrtTensor extends AbstractTensor {
                 shared.close();
                 shared = null;
             }
-            if (sharedTransposed != null) {
-                sharedTransposed.close();
-                sharedTransposed = null;
-            }
+            derivedShared.values().forEach(ai.onnxruntime.OnnxTensor::close);
+            derivedShared.clear();
         }
     }
 }

@@ -313,9 +313,14 @@ public final class Safetensors implements TensorSource, AutoCloseable {
                 b.get(out);
                 return HostTensor.ofBytes(out, info.shape());
             }
+            case "I8": {
+                byte[] out = new byte[n];
+                b.get(out);
+                return HostTensor.ofInt8(out, info.shape());
+            }
             default:
                 throw new CheckpointException(path + ": tensor '" + name + "' has dtype " + info.dtype()
-                        + ", which is not supported (expected F32, F16, BF16, F64, I64, I32, U8 or BOOL)");
+                        + ", which is not supported (expected F32, F16, BF16, F64, I64, I32, I8, U8 or BOOL)");
         }
     }
 

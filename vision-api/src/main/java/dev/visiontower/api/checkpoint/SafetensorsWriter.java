@@ -101,6 +101,7 @@ public final class SafetensorsWriter {
                 break;
             }
             case UINT8:
+            case INT8:
                 out.write(t.bytes());
                 break;
             default:

@@ -9,8 +9,9 @@ import java.util.Map;
  * Options for opening a backend.
  *
  * @param device  the device to bind to
- * @param dtype   the floating-point type weights and activations are computed in (float32, float16, bfloat16);
- *                host data is converted on upload and back to float32 on download
+ * @param dtype   the type weights and activations are computed in (float32, float16, bfloat16), or int8: int8
+ *                matrix products on float32 tensors (see {@link DType#INT8}); host data is converted on upload and
+ *                back to float32 on download
  * @param threads intra-op threads (0 = the engine's default)
  * @param extra   engine-specific settings, documented by each backend
  */
@@ -23,8 +24,8 @@ public record BackendOptions(Device device, DType dtype, int threads, Map<String
         if (dtype == null) {
             dtype = DType.FLOAT32;
         }
-        if (dtype != DType.FLOAT32 && dtype != DType.FLOAT16 && dtype != DType.BFLOAT16) {
-            throw new InvalidInputException("compute dtype must be float32, float16 or bfloat16, got " + dtype);
+        if (dtype != DType.FLOAT32 && dtype != DType.FLOAT16 && dtype != DType.BFLOAT16 && dtype != DType.INT8) {
+            throw new InvalidInputException("compute dtype must be float32, float16, bfloat16 or int8, got " + dtype);
         }
         if (threads < 0) {
             throw new InvalidInputException("threads must be >= 0, got " + threads);

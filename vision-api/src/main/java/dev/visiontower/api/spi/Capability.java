@@ -9,6 +9,8 @@ public enum Capability {
     FLOAT32,
     FLOAT16,
     BFLOAT16,
+    /** int8 matrix products: weights quantised per output channel, activations per product at run time. */
+    INT8,
     /** Runs on NVIDIA GPUs. */
     CUDA,
     /** Compiles whole graphs (the model is traced, then run as one unit). */
