@@ -41,6 +41,7 @@ final class BackendsCommand implements Callable<Integer> {
                 m.put("devices", i.availability().devices().stream().map(Object::toString).collect(Collectors.toList()));
                 m.put("capabilities", new TreeSet<>(i.capabilities().stream().map(c -> c.name().toLowerCase(java.util.Locale.ROOT))
                         .collect(Collectors.toList())));
+                m.put("cpu", dev.visiontower.api.spi.CpuFeatures.current().toString());
                 rows.add(m);
             }
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows));
@@ -61,6 +62,8 @@ final class BackendsCommand implements Callable<Integer> {
                 i.availability().reason()});
         }
         Table.print(out, rows);
+        out.println("CPU: " + dev.visiontower.api.spi.CpuFeatures.current()
+                + " (each engine picks its kernels from these; the reasons above name what they chose where known)");
         return 0;
     }
 }

@@ -87,9 +87,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "DEV", defaultValue = "cpu", description = "cpu or cuda[:N].")
     String device;
 
-    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "float32",
-            description = "Compute dtype: float32, bfloat16 or float16 (default: ${DEFAULT-VALUE}).")
-    String dtype;
+    @Option(names = "--dtype", paramLabel = "TYPE,...", split = ",", defaultValue = "float32",
+            description = "Compute dtypes, each benchmarked on every backend: float32, bfloat16, float16, int8 "
+                    + "(default: ${DEFAULT-VALUE}). A backend without a dtype is listed as unsupported.")
+    List<String> dtypes;
 
     @Option(names = "--option", paramLabel = "KEY=VALUE",
             description = "Backend-specific option (repeat), e.g. tf32=true or gemm=own for jcuda.")
@@ -131,60 +132,90 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
         }
-        BackendOptions opts = new BackendOptions(Device.parse(device), DType.parse(dtype), threads, extra);
+        List<DType> types = new ArrayList<>();
+        for (String d : dtypes) {
+            types.add(DType.parse(d.trim()));
+        }
         var err = spec.commandLine().getErr();
         VitConfig cfg = source.preset != null ? VitPresets.byName(source.preset) : null;
 
-        // the machine's GEMM rate on the model's MLP product shape, at the largest batch
-        double gemm = 0;
-        Map<String, Double> gemmBy = new LinkedHashMap<>();
+        // per dtype, the best GEMM rate any engine reaches on the model's MLP product shape, at the largest batch
+        Map<String, Double> gemmByType = new LinkedHashMap<>();
+        Map<String, Map<String, Double>> gemmBy = new LinkedHashMap<>();
         Map<String, String> descriptions = new LinkedHashMap<>();
         List<Map<String, Object>> results = new ArrayList<>();
-        for (String name : names) {
-            try (Backend opened = Backends.open(name, opts)) {
-                OpProfile prof = profile ? new OpProfile() : null;
-                Backend b = prof != null ? prof.wrap(opened) : opened;
-                err.println(b.description());
-                descriptions.put(name, b.description());
-                VisionModel model = cfg != null ? VisionTransformer.load(cfg, RandomWeights.of(cfg, 0), b)
-                        : new DualEncoder(source.model, b).vision();
+        List<Map<String, Object>> unsupported = new ArrayList<>();
+        for (DType type : types) {
+            BackendOptions opts = new BackendOptions(Device.parse(device), type, threads, extra);
+            for (String name : names) {
+                Backend opened;
                 try {
-                    VitConfig mc = model instanceof VisionTransformer ? ((VisionTransformer) model).config() : null;
-                    int size = model.imageSize();
-                    if (mc != null) {
-                        int maxBatch = batches.stream().max(Integer::compare).orElse(1);
-                        int m = maxBatch * mc.tokens();
-                        double rate = gemmRate(b, m, mc.width(), mc.mlpWidth());
-                        gemmBy.put(name, rate);
-                        gemm = Math.max(gemm, rate);
-                        err.printf(Locale.ROOT, "%s: GEMM [%d, %d] x [%d, %d]^T: %.1f GFLOP/s%n", name, m, mc.width(),
-                                mc.mlpWidth(), mc.width(), rate);
+                    opened = Backends.open(name, opts);
+                } catch (dev.visiontower.api.UnsupportedCapabilityException e) {
+                    Map<String, Object> u = new LinkedHashMap<>();
+                    u.put("backend", name);
+                    u.put("dtype", type.toString());
+                    u.put("reason", e.getMessage());
+                    unsupported.add(u);
+                    err.printf(Locale.ROOT, "%s %s: unsupported (%s)%n", name, type, e.getMessage());
+                    continue;
+                }
+                try (Backend closing = opened) {
+                    resetPeakRss();
+                    OpProfile prof = profile ? new OpProfile() : null;
+                    Backend b = prof != null ? prof.wrap(opened) : opened;
+                    err.println(b.description());
+                    descriptions.put(name + " " + type, b.description());
+                    VisionModel model = cfg != null ? VisionTransformer.load(cfg, RandomWeights.of(cfg, 0), b)
+                            : new DualEncoder(source.model, b).vision();
+                    try {
+                        VitConfig mc = model instanceof VisionTransformer ? ((VisionTransformer) model).config()
+                                : null;
+                        int size = model.imageSize();
+                        if (mc != null) {
+                            int maxBatch = batches.stream().max(Integer::compare).orElse(1);
+                            int m = maxBatch * mc.tokens();
+                            double rate = gemmRate(b, m, mc.width(), mc.mlpWidth());
+                            gemmBy.computeIfAbsent(type.toString(), k -> new LinkedHashMap<>()).put(name, rate);
+                            gemmByType.merge(type.toString(), rate, Math::max);
+                            err.printf(Locale.ROOT, "%s %s: GEMM [%d, %d] x [%d, %d]^T: %.1f GFLOP/s%n", name, type,
+                                    m, mc.width(), mc.mlpWidth(), mc.width(), rate);
+                        }
+                        for (int batch : batches) {
+                            results.add(run(b, model, mc, size, batch, prof));
+                            err.printf(Locale.ROOT, "%s %s batch %d: %.2f images/s%n", name, type, batch,
+                                    (Double) results.get(results.size() - 1).get("images_per_second"));
+                        }
+                    } finally {
+                        model.close();
                     }
-                    for (int batch : batches) {
-                        results.add(run(b, model, mc, size, batch, prof));
-                        err.printf(Locale.ROOT, "%s batch %d: %.2f images/s%n", name, batch,
-                                (Double) results.get(results.size() - 1).get("images_per_second"));
-                    }
-                } finally {
-                    model.close();
                 }
             }
         }
         for (Map<String, Object> r : results) {
             Object gf = r.get("gflops");
-            r.put("fraction_of_gemm", gf == null || gemm == 0 ? null : (Double) gf / gemm);
+            Double gemm = gemmByType.get((String) r.get("dtype"));
+            r.put("fraction_of_gemm", gf == null || gemm == null || gemm == 0 ? null : (Double) gf / gemm);
         }
         Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("cpu", dev.visiontower.api.spi.CpuFeatures.current().toString());
+        doc.put("openblas_coretype", System.getenv("OPENBLAS_CORETYPE"));
         doc.put("backends", descriptions);
-        doc.put("gemm_gflops", gemm);
+        doc.put("gemm_gflops", gemmByType);
         doc.put("gemm_gflops_by_backend", gemmBy);
         doc.put("results", results);
+        doc.put("unsupported", unsupported);
         var out = spec.commandLine().getOut();
         if (json) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
             return 0;
         }
-        out.printf(Locale.ROOT, "GEMM rate (best engine, model's MLP shape): %.1f GFLOP/s%n", gemm);
+        out.printf(Locale.ROOT, "CPU: %s; OPENBLAS_CORETYPE=%s%n", dev.visiontower.api.spi.CpuFeatures.current(),
+                System.getenv().getOrDefault("OPENBLAS_CORETYPE", "(unset)"));
+        for (Map.Entry<String, Double> e : gemmByType.entrySet()) {
+            out.printf(Locale.ROOT, "GEMM rate %s (best engine, model's MLP shape): %.1f GFLOP/s%n", e.getKey(),
+                    e.getValue());
+        }
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"BACKEND", "DTYPE", "BATCH", "IMAGES/S", "GFLOP/S", "OF GEMM", "OF PEAK", "P50 MS",
             "P90 MS", "P99 MS", "PEAK RSS MB"});
@@ -200,6 +231,10 @@ final class BenchCommand implements Callable<Integer> {
                         : String.format(Locale.ROOT, "%.1f%%", 100 * (Double) r.get("fraction_of_peak")),
                 String.format(Locale.ROOT, "%.1f", lat.get("p50")), String.format(Locale.ROOT, "%.1f", lat.get("p90")),
                 String.format(Locale.ROOT, "%.1f", lat.get("p99")), r.get("peak_rss_mb").toString()});
+        }
+        for (Map<String, Object> u : unsupported) {
+            rows.add(new String[] {(String) u.get("backend"), (String) u.get("dtype"), "-", "unsupported", "-", "-", "-",
+                "-", "-", "-", "-"});
         }
         Table.print(out, rows);
         for (Map<String, Object> r : results) {
@@ -281,6 +316,15 @@ final class BenchCommand implements Callable<Integer> {
         int lo = (int) Math.floor(pos);
         int hi = Math.min(lo + 1, sorted.length - 1);
         return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+    }
+
+    /** Resets the kernel's peak-RSS mark of this process (Linux 4.0+), so each run reports its own peak. */
+    static void resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or not allowed: the peak then covers the whole process
+        }
     }
 
     static long peakRssMb() throws IOException {

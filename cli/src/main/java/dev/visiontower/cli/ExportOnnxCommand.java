@@ -43,6 +43,12 @@ final class ExportOnnxCommand implements Callable<Integer> {
     @Option(names = "--text", description = "Also export the text tower.")
     boolean text;
 
+    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "float32",
+            description = "float32 (standard ONNX operators only), or int8: every product of a model weight as ONNX "
+                    + "Runtime's DynamicQuantizeMatMul on int8 weights quantised per output channel, activations "
+                    + "quantised per call (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
     @Option(names = {"-v", "--verbose"}, description = "Print stack traces on errors.")
     boolean verbose;
 
@@ -51,7 +57,15 @@ final class ExportOnnxCommand implements Callable<Integer> {
         CommonOptions common = new CommonOptions();
         common.model = model;
         Path dir = common.modelDir();
-        try (Backend onnx = Backends.open("onnx", BackendOptions.defaults());
+        DType type = DType.parse(dtype);
+        if (type != DType.FLOAT32 && type != DType.INT8) {
+            throw new dev.visiontower.api.InvalidInputException("export-onnx --dtype must be float32 or int8, got "
+                    + dtype);
+        }
+        // the blocks as standard operators: ONNX Runtime fuses them itself when it loads the file, other runtimes
+        // read it too
+        BackendOptions options = new BackendOptions(dev.visiontower.api.Device.CPU, type, 0, Map.of("fusions", "none"));
+        try (Backend onnx = Backends.open("onnx", options);
              DualEncoder m = new DualEncoder(dir, onnx);
              TensorScope scope = onnx.newScope()) {
             GraphExport export = onnx.graphExport();
@@ -77,7 +91,8 @@ final class ExportOnnxCommand implements Callable<Integer> {
                 }
             }
             export.export(outputs, output, opset);
-            spec.commandLine().getErr().println("wrote " + output + " (" + Files.size(output) + " bytes; inputs "
+            spec.commandLine().getErr().println("wrote " + output + " (" + type + ", " + Files.size(output)
+                    + " bytes; inputs "
                     + (text ? "pixel_values, input_ids" : "pixel_values") + "; outputs " + outputs.keySet() + ")");
         }
         return 0;

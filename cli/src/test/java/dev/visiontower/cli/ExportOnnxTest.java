@@ -86,4 +86,34 @@ class ExportOnnxTest {
             }
         }
     }
+
+    /**
+     * {@code --dtype int8}: a smaller file whose products are ONNX Runtime's DynamicQuantizeMatMul on int8 weights,
+     * run by ONNX Runtime alone, embeddings within the int8 tolerance and at cosine >= 0.999 to the reference.
+     */
+    @org.junit.jupiter.api.Test
+    void int8ExportCarriesQuantisedWeights() throws Exception {
+        String c = "clip_vision";
+        Path f32 = tmp.resolve("f32.onnx");
+        Path i8 = tmp.resolve("int8.onnx");
+        assertEquals(0, CliTest.run("export-onnx", "--model", CliTest.golden(c).toString(), "--output",
+                f32.toString()).code());
+        CliTest.Result r = CliTest.run("export-onnx", "--model", CliTest.golden(c).toString(), "--dtype", "int8",
+                "--output", i8.toString());
+        assertEquals(0, r.code(), r.err());
+        byte[] model = java.nio.file.Files.readAllBytes(i8);
+        assertTrue(new String(model, java.nio.charset.StandardCharsets.ISO_8859_1).contains("DynamicQuantizeMatMul"),
+                "the graph quantises its products");
+        assertTrue(model.length < java.nio.file.Files.size(f32), "int8 weights make a smaller file: " + model.length
+                + " vs " + java.nio.file.Files.size(f32));
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession s = env.createSession(i8.toString(), new OrtSession.SessionOptions());
+             Safetensors io = Safetensors.open(CliTest.golden(c).resolve("io.safetensors"))) {
+            HostTensor got = run(s, env, "image_embeds", Map.of("pixel_values", io.read("pixel_values")));
+            Tolerance.Comparison cmp = Tolerance.INT8.compare(got, io.read("image_embeds"));
+            assertTrue(cmp.ok() && cmp.cosine() >= Tolerance.INT8_MIN_COSINE, cmp.message());
+        }
+        assertTrue(CliTest.run("export-onnx", "--model", CliTest.golden(c).toString(), "--dtype", "bfloat16",
+                "--output", tmp.resolve("x.onnx").toString()).err().contains("float32 or int8"));
+    }
 }

@@ -56,6 +56,9 @@ final class OrtBackend implements Backend, Ops {
     /** int8 products (DynamicQuantizeMatMul) instead of float32 MatMul. */
     private final boolean int8;
     static final String FUSIONS_OPTION = "fusions";
+    static final String SPIN_OPTION = "spin";
+    /** Whether ONNX Runtime's intra-op threads busy-wait between operators (option {@code spin}). */
+    private final boolean spin;
     /** The transformer-operator fusions of this backend's blocks (option {@code fusions}). */
     private final Set<OrtBlock.Fusion> fusions;
     private final TensorRegistry registry = new TensorRegistry();
@@ -87,6 +90,11 @@ final class OrtBackend implements Backend, Ops {
         }
         this.int8 = options.dtype() == DType.INT8;
         this.fusions = OrtBlock.Fusion.parse(options.extra().getOrDefault(FUSIONS_OPTION, "all"));
+        String sp = options.extra().getOrDefault(SPIN_OPTION, "false");
+        if (!sp.equals("true") && !sp.equals("false")) {
+            throw new InvalidInputException("onnx option " + SPIN_OPTION + " must be true or false, got '" + sp + "'");
+        }
+        this.spin = sp.equals("true");
         this.env = env;
         int t = options.threads();
         if (t == 0) {
@@ -729,6 +737,7 @@ final class OrtBackend implements Backend, Ops {
                 opts.setIntraOpNumThreads(threads);
             }
             opts.setInterOpNumThreads(1);
+            opts.addConfigEntry("session.intra_op.allow_spinning", spin ? "1" : "0");
             Map<String, ai.onnxruntime.OnnxTensorLike> external = new HashMap<>();
             for (Map.Entry<OrtTensor, String> e : g.parameters.entrySet()) {
                 external.put(e.getValue(), shared(e.getKey()));

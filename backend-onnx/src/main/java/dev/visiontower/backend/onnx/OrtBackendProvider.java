@@ -34,7 +34,7 @@ public final class OrtBackendProvider implements BackendProvider {
 
     @Override
     public Set<Capability> capabilities() {
-        return EnumSet.of(Capability.INFERENCE, Capability.FLOAT32, Capability.GRAPH_COMPILATION);
+        return EnumSet.of(Capability.INFERENCE, Capability.FLOAT32, Capability.INT8, Capability.GRAPH_COMPILATION);
     }
 
     /**
@@ -69,7 +69,9 @@ public final class OrtBackendProvider implements BackendProvider {
             return Availability.unavailable("ONNX Runtime failed to load: " + t.getClass().getSimpleName() + ": "
                     + t.getMessage());
         }
-        return Availability.available("ONNX Runtime " + e.getVersion() + ", CPU execution provider", List.of(Device.CPU));
+        return Availability.available("ONNX Runtime " + e.getVersion() + ", CPU execution provider; int8 weights in "
+                + (ProductWeight.INT8_RANGE == 127 ? "8 bits (the CPU has VNNI)" : "7 bits (no VNNI: u8 x s8 products "
+                + "could saturate)"), List.of(Device.CPU));
     }
 
     @Override
