@@ -16,9 +16,10 @@ import java.util.List;
  * A pre-norm transformer block for CPU inference with its four products on oneDNN ({@link OneDnn}), reading the same
  * canonical parameters as the reference block ({@link BlockSpec}): one product computes q, k and v together (the
  * three weights concatenated and packed once), attention is libtorch's fused scaled-dot-product attention reading
- * q, k and v in place, the output projection's epilogue adds bias, layer scale and residual, fc1's applies bias and
- * activation, fc2's adds bias, layer scale and residual. Norms are libtorch's. Everything stays in the backend's
- * compute type (float32 or bfloat16; oneDNN accumulates in float32).
+ * q, k and v in place (or, with option attention=onednn, two oneDNN products around a float32 softmax), the output
+ * projection's epilogue adds bias, layer scale and residual, fc1's applies bias and activation, fc2's adds bias, layer
+ * scale and residual. Norms are libtorch's. Activations stay in the backend's tensor type (float32 or bfloat16;
+ * oneDNN accumulates in float32); with int8 compute the products quantise their inputs.
  *
  * <p>The reference block runs instead whenever gradients may be wanted (grad mode on, an input or weight that
  * requires grad, autocast), so training sees exactly the operations it differentiates. Packed weights are rebuilt

@@ -86,13 +86,15 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
                     + "without oneDNN (" + (useDnnl.equals("false") ? "switched off by onednn=false"
                     : "not loaded: " + TorchBackendProvider.rootMessage(OneDnn.failure())) + ")");
         }
-        String att = options.extra().getOrDefault(ATTENTION_OPTION, "onednn");
+        String att = options.extra().getOrDefault(ATTENTION_OPTION, "sdpa");
         if (!att.equals("sdpa") && !att.equals("onednn")) {
             throw new InvalidInputException("libtorch option " + ATTENTION_OPTION + " must be sdpa or onednn, got '"
                     + att + "'");
         }
         this.dnnlAttention = att.equals("onednn");
-        this.layers = dnnl == null ? dev.visiontower.api.nn.LayerFactory.DEFAULT : new OneDnnLayers();
+        this.layers = dnnl == null ? dev.visiontower.api.nn.LayerFactory.DEFAULT
+                : dev.visiontower.api.nn.LayerFactory.withBlocks((spec, p, ref) -> OneDnnBlock.supports(spec)
+                        ? new OneDnnBlock(this, dnnl, spec, p, ref) : ref);
         int threads = options.threads();
         if (threads == 0) {
             threads = Integer.getInteger(THREADS_PROPERTY, 0);
@@ -193,30 +195,6 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
     /** Whether the oneDNN blocks compute unmasked attention on oneDNN too (option attention=onednn). */
     boolean dnnlAttention() {
         return dnnlAttention;
-    }
-
-    /** The reference layers, with blocks on oneDNN for CPU inference. */
-    private final class OneDnnLayers implements dev.visiontower.api.nn.LayerFactory {
-        private final dev.visiontower.api.nn.LayerFactory reference = dev.visiontower.api.nn.LayerFactory.DEFAULT;
-
-        @Override
-        public dev.visiontower.api.nn.PatchEmbedding patchEmbedding(int patchSize, dev.visiontower.api.nn.Parameters p,
-                                                                    Ops ops) {
-            return reference.patchEmbedding(patchSize, p, ops);
-        }
-
-        @Override
-        public dev.visiontower.api.nn.TransformerBlock block(dev.visiontower.api.nn.BlockSpec spec,
-                                                            dev.visiontower.api.nn.Parameters p, Ops ops) {
-            dev.visiontower.api.nn.TransformerBlock ref = reference.block(spec, p, ops);
-            return OneDnnBlock.supports(spec) ? new OneDnnBlock(TorchBackend.this, dnnl, spec, p, ref) : ref;
-        }
-
-        @Override
-        public dev.visiontower.api.nn.AttentionPool attentionPool(dev.visiontower.api.nn.BlockSpec spec,
-                                                                 dev.visiontower.api.nn.Parameters p, Ops ops) {
-            return reference.attentionPool(spec, p, ops);
-        }
     }
 
     @Override

@@ -90,6 +90,8 @@ final class OrtBackend implements Backend, Ops {
         }
         this.int8 = options.dtype() == DType.INT8;
         this.fusions = OrtBlock.Fusion.parse(options.extra().getOrDefault(FUSIONS_OPTION, "all"));
+        this.layers = dev.visiontower.api.nn.LayerFactory.withBlocks(
+                (spec, p, reference) -> new OrtBlock(this, spec, p, reference, fusions));
         String sp = options.extra().getOrDefault(SPIN_OPTION, "false");
         if (!sp.equals("true") && !sp.equals("false")) {
             throw new InvalidInputException("onnx option " + SPIN_OPTION + " must be true or false, got '" + sp + "'");
@@ -142,27 +144,7 @@ final class OrtBackend implements Backend, Ops {
     }
 
     /** The reference layers, with blocks recorded with ONNX Runtime's transformer operators. */
-    private final dev.visiontower.api.nn.LayerFactory layers = new dev.visiontower.api.nn.LayerFactory() {
-        private final dev.visiontower.api.nn.LayerFactory reference = dev.visiontower.api.nn.LayerFactory.DEFAULT;
-
-        @Override
-        public dev.visiontower.api.nn.PatchEmbedding patchEmbedding(int patchSize, dev.visiontower.api.nn.Parameters p,
-                                                                    Ops ops) {
-            return reference.patchEmbedding(patchSize, p, ops);
-        }
-
-        @Override
-        public dev.visiontower.api.nn.TransformerBlock block(dev.visiontower.api.nn.BlockSpec spec,
-                                                            dev.visiontower.api.nn.Parameters p, Ops ops) {
-            return new OrtBlock(OrtBackend.this, spec, p, reference.block(spec, p, ops), fusions);
-        }
-
-        @Override
-        public dev.visiontower.api.nn.AttentionPool attentionPool(dev.visiontower.api.nn.BlockSpec spec,
-                                                                 dev.visiontower.api.nn.Parameters p, Ops ops) {
-            return reference.attentionPool(spec, p, ops);
-        }
-    };
+    private final dev.visiontower.api.nn.LayerFactory layers;
 
     @Override
     public TensorScope newScope() {
