@@ -15,8 +15,10 @@
  * layout (AMX/VNNI where the CPU has them), bias, activation, layer scale and residual in the products' epilogues,
  * attention by libtorch's fused scaled-dot-product kernel reading q, k and v in place from the q/k/v product.
  * {@code linear} on model weights uses the same packed products. With compute type int8 the products take int8
- * weights (one scale per output channel) and quantise their input per call (uint8, its own scale and zero point);
- * the activations between them are bfloat16 where the CPU computes bfloat16 natively, else float32. Anything that may need gradients (grad mode with an input or weight
+ * weights (one scale per output channel; 7-bit where oneDNN's int8 kernels lack VNNI and could saturate) and quantise
+ * their input per call (uint8, its own scale and zero point); the activations between them are bfloat16 where oneDNN
+ * has bfloat16 kernels for the CPU, else float32. Where oneDNN has no kernels for a compute type (bfloat16 on a CPU
+ * without AVX512-BF16 or AMX), libtorch's own kernels run it (slower, same results). Anything that may need gradients (grad mode with an input or weight
  * that requires grad, or autocast) takes the reference operations. If oneDNN cannot load, {@code backends} says why and
  * everything runs on libtorch's own kernels.
  *

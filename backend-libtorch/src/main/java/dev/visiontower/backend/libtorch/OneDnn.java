@@ -70,6 +70,8 @@ final class OneDnn {
 
     private final engine engine;
     private final String description;
+    /** Symmetric range of int8 weights: 127, or 63 where the int8 kernels could saturate (no VNNI). */
+    private final int int8Range;
     private final ThreadLocal<stream> streams;
     private final Map<String, Compiled> primitives = new LinkedHashMap<>(64, 0.75f, true);
     private static final int MAX_PRIMITIVES = 512;
@@ -79,13 +81,44 @@ final class OneDnn {
             this.engine = new engine(org.bytedeco.dnnl.engine.kind.cpu, 0);
             this.engine.retainReference();
             var v = dnnl.dnnl_version();
-            this.description = "oneDNN " + v.major() + "." + v.minor() + "." + v.patch() + " ("
-                    + isaName(dnnl.dnnl_get_effective_cpu_isa()) + ")";
+            String isa = isaName(dnnl.dnnl_get_effective_cpu_isa());
+            // without VNNI, u8 x s8 products sum pairs in saturating 16-bit lanes: 7-bit weights keep them exact
+            this.int8Range = java.util.Set.of("sse41", "avx", "avx2", "avx512_core").contains(isa) ? 63 : 127;
+            this.description = "oneDNN " + v.major() + "." + v.minor() + "." + v.patch() + " (" + isa + ")";
         }
         this.streams = ThreadLocal.withInitial(() -> {
             stream s = new stream(engine);
             s.retainReference();
             return s;
+        });
+    }
+
+    private final Map<String, Boolean> supported = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Whether this CPU (as oneDNN sees it: {@code ONEDNN_MAX_CPU_ISA} can lower it) has product kernels for these
+     * weight and activation types; probed once by compiling a small product. bfloat16 needs AVX512-BF16, AMX or an
+     * emulation oneDNN may not have on older CPUs.
+     */
+    boolean supports(Type weights, Type activations) {
+        return supported.computeIfAbsent(weights + "/" + activations, k -> {
+            try (PointerScope ignored = new PointerScope()) {
+                // every primitive kind a block compiles for these types: the epilogues, and for int8 the input's
+                // quantisation and the activation as its own pass
+                product(weights, activations, 32, 64, 64, true, new Epilogue(null, true, true)).release();
+                if (weights == Type.S8) {
+                    Tensor x = torch.zeros(new long[] {32, 64}, new TensorOptions(activations == Type.BF16
+                            ? torch.ScalarType.BFloat16 : torch.ScalarType.Float));
+                    quantize(x);
+                    activateInPlace(x, Activation.QUICK_GELU);
+                } else {
+                    product(weights, activations, 32, 64, 64, true, new Epilogue(Activation.GELU, false, false))
+                            .release();
+                }
+                return true;
+            } catch (RuntimeException e) {
+                return false;
+            }
         });
     }
 
@@ -162,13 +195,14 @@ final class OneDnn {
             this.n = weight.size(0);
             this.k = weight.size(1);
             if (int8) {
-                // symmetric per output channel: scale max|w[n,:]| / 127, values round(w / scale)
+                // symmetric per output channel: scale max|w[n,:]| / range, values round(w / scale)
                 Tensor w32 = weight.to(torch.ScalarType.Float);
-                Tensor sc = w32.abs().amax(new long[] {1}, true).div(new org.bytedeco.pytorch.Scalar(127.0))
+                double range = int8Range;
+                Tensor sc = w32.abs().amax(new long[] {1}, true).div(new org.bytedeco.pytorch.Scalar(range))
                         .clamp_min(new org.bytedeco.pytorch.Scalar(Float.MIN_NORMAL));
                 this.plain = retain(w32.div(sc).round().clamp(new org.bytedeco.pytorch.ScalarOptional(
-                        new org.bytedeco.pytorch.Scalar(-127.0)), new org.bytedeco.pytorch.ScalarOptional(
-                        new org.bytedeco.pytorch.Scalar(127.0))).to(torch.ScalarType.Char).contiguous());
+                        new org.bytedeco.pytorch.Scalar(-range)), new org.bytedeco.pytorch.ScalarOptional(
+                        new org.bytedeco.pytorch.Scalar(range))).to(torch.ScalarType.Char).contiguous());
                 this.weightScales = retain(sc.reshape(n).contiguous());
             } else {
                 this.plain = retain(weight.contiguous());

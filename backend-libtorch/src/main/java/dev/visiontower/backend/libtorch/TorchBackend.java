@@ -51,26 +51,27 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
         this.device = options.device();
         this.dtype = options.dtype();
         boolean cuda = device.kind() == Device.Kind.CUDA;
+        torch.ScalarType ct;
         switch (dtype) {
             case FLOAT32:
-                computeType = torch.ScalarType.Float;
+                ct = torch.ScalarType.Float;
                 break;
             case BFLOAT16:
-                computeType = torch.ScalarType.BFloat16;
+                ct = torch.ScalarType.BFloat16;
                 break;
             case FLOAT16:
                 if (!cuda) {
                     throw new UnsupportedCapabilityException(TorchBackendProvider.NAME, Capability.FLOAT16,
                             "float16 on the CPU (use bfloat16 or float32)");
                 }
-                computeType = torch.ScalarType.Half;
+                ct = torch.ScalarType.Half;
                 break;
             case INT8:
                 if (cuda) {
                     throw new UnsupportedCapabilityException(TorchBackendProvider.NAME, Capability.INT8,
                             "int8 products on CUDA (int8 runs on the CPU through oneDNN)");
                 }
-                computeType = int8Activations(options); // products quantise; the rest computes in this type
+                ct = int8Activations(options); // products quantise; the rest computes in this type
                 break;
             default:
                 throw new InvalidInputException("unsupported compute dtype " + dtype);
@@ -80,11 +81,23 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
             throw new InvalidInputException("libtorch option " + ONEDNN_OPTION + " must be true or false, got '"
                     + useDnnl + "'");
         }
-        this.dnnl = !cuda && useDnnl.equals("true") && OneDnnBlock.supportsType(dtype) ? OneDnn.get() : null;
+        OneDnn found = !cuda && useDnnl.equals("true") && OneDnnBlock.supportsType(dtype) ? OneDnn.get() : null;
+        if (found != null && dtype == dev.visiontower.api.DType.INT8 && ct == torch.ScalarType.BFloat16
+                && !options.extra().containsKey(INT8_ACTIVATIONS_OPTION)
+                && !found.supports(OneDnn.Type.S8, OneDnn.Type.BF16)) {
+            ct = torch.ScalarType.Float; // oneDNN has no bfloat16 kernels here: float32 activations
+        }
+        OneDnn.Type act = ct == torch.ScalarType.BFloat16 ? OneDnn.Type.BF16 : OneDnn.Type.F32;
+        OneDnn.Type weights = dtype == dev.visiontower.api.DType.INT8 ? OneDnn.Type.S8 : act;
+        // without kernels for these types on this CPU, libtorch's own run everything (bfloat16: slower, still right)
+        this.computeType = ct;
+        this.dnnl = found != null && found.supports(weights, act) ? found : null;
         if (dtype == dev.visiontower.api.DType.INT8 && dnnl == null) {
+            String why = useDnnl.equals("false") ? "switched off by onednn=false"
+                    : found != null ? "it has no int8 product kernels for this CPU as it sees it"
+                    : "not loaded: " + TorchBackendProvider.rootMessage(OneDnn.failure());
             throw new UnsupportedCapabilityException(TorchBackendProvider.NAME, Capability.INT8, "int8 products "
-                    + "without oneDNN (" + (useDnnl.equals("false") ? "switched off by onednn=false"
-                    : "not loaded: " + TorchBackendProvider.rootMessage(OneDnn.failure())) + ")");
+                    + "without oneDNN (" + why + ")");
         }
         String att = options.extra().getOrDefault(ATTENTION_OPTION, "sdpa");
         if (!att.equals("sdpa") && !att.equals("onednn")) {
