@@ -444,7 +444,8 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
         }
         if (dnnl != null && weight instanceof TorchTensor && ((TorchTensor) weight).parameter
                 && (bias == null || bias instanceof TorchTensor && ((TorchTensor) bias).parameter)
-                && x.dtype() == tensorType() && weight.dtype() == tensorType() && inference(x, weight)) {
+                && x.dtype() == tensorType() && weight.dtype() == tensorType()
+                && (bias == null ? inference(x, weight) : inference(x, weight, bias))) {
             long[] outShape = x.shape();
             outShape[outShape.length - 1] = w[0];
             OneDnn.Packed packed = packedLinear((TorchTensor) weight, (TorchTensor) bias);

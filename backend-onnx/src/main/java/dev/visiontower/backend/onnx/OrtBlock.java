@@ -4,7 +4,6 @@ import dev.visiontower.api.Activation;
 import dev.visiontower.api.DType;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
-import dev.visiontower.api.Shapes;
 import dev.visiontower.api.Tensor;
 import dev.visiontower.api.TensorScope;
 import dev.visiontower.api.nn.BlockSpec;
@@ -102,8 +101,8 @@ final class OrtBlock implements TransformerBlock {
             } else {
                 h = norm(x, "norm1.");
             }
-            Tensor a = fusions.contains(Fusion.ATTENTION) && !spec.qkNorm() ? attention(h, mask, b, n)
-                    : referenceAttention(h, mask);
+            Tensor a = fusions.contains(Fusion.ATTENTION) && !spec.qkNorm() && oneBiasForAllHeads(mask, b, n)
+                    ? attention(h, mask, b, n) : referenceAttention(h, mask);
             Tensor y;
             Tensor h2;
             if (fusions.contains(Fusion.SKIP_LAYER_NORM)) {
@@ -241,6 +240,15 @@ final class OrtBlock implements TransformerBlock {
         return HostTensor.concat0(java.util.List.of(parts));
     }
 
+    /** Whether a mask can be MultiHeadAttention's bias: null, or {@code [B|1, 1, N|1, N]} (one value for all heads). */
+    private static boolean oneBiasForAllHeads(Tensor mask, long b, long n) {
+        if (mask == null) {
+            return true;
+        }
+        long[] s = mask.shape();
+        return s.length == 4 && s[1] == 1 && (s[0] == 1 || s[0] == b) && (s[2] == 1 || s[2] == n) && s[3] == n;
+    }
+
     /**
      * An additive {@code [B|1, 1, N, N]} bias from a padding mask broadcastable to {@code [B, H, N, N]} and causality:
      * a tensor, a constant, or null.
@@ -249,12 +257,7 @@ final class OrtBlock implements TransformerBlock {
         var ops = backend.ops();
         Tensor bias = null;
         if (mask != null) {
-            long[] s = mask.shape();
-            if (s.length != 4 || s[1] != 1 || (s[0] != 1 && s[0] != b) || (s[2] != 1 && s[2] != n) || s[3] != n) {
-                throw new InvalidInputException("attention: mask " + Shapes.format(s) + " does not broadcast to "
-                        + Shapes.format(new long[] {b, spec.heads(), n, n}) + " with one value per head");
-            }
-            bias = ops.expand(mask, s[0], 1, n, n);
+            bias = ops.expand(mask, mask.dim(0), 1, n, n); // shape checked by oneBiasForAllHeads
         }
         if (spec.causal()) {
             float[] c = new float[(int) (n * n)];

@@ -108,6 +108,37 @@ class OrtBlockTest {
         }
     }
 
+    /** A mask with a value per head cannot be MultiHeadAttention's bias: the block keeps the reference attention. */
+    @Test
+    void perHeadMaskTakesTheReferenceAttention() {
+        BlockSpec spec = new BlockSpec(32, 2, 64, Activation.GELU, NormKind.LAYER_NORM, 1e-5, false, false, true,
+                false);
+        Map<String, HostTensor> w = weights(spec, "", 4);
+        Random r = new Random(8);
+        float[] m = new float[2 * 2 * 5 * 5];
+        for (int i = 0; i < m.length; i++) {
+            m[i] = r.nextFloat() < 0.2 ? -1e9f : 0f;
+        }
+        float[] x = new float[2 * 5 * 32];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        HostTensor[] out = new HostTensor[2];
+        String[] fusions = {"none", "all"};
+        for (int k = 0; k < 2; k++) {
+            try (Backend b = open(DType.FLOAT32, fusions[k])) {
+                Map<String, Tensor> params = new LinkedHashMap<>();
+                w.forEach((name, v) -> params.put(name, b.parameter(name, v)));
+                try (Parameters p = new Parameters(params); TensorScope s = b.newScope()) {
+                    out[k] = b.layers().block(spec, p, b.ops()).forward(b.fromHost(HostTensor.ofFloats(x, 2, 5, 32)),
+                            b.fromHost(HostTensor.ofFloats(m, 2, 2, 5, 5))).toHost();
+                }
+            }
+        }
+        Tolerance.Comparison c = Tolerance.FLOAT32.compare(out[1], out[0]);
+        assertTrue(c.ok(), c.message());
+    }
+
     @Test
     void int8ProductsStayCloseToFloat32() {
         BlockSpec spec = new BlockSpec(64, 4, 128, Activation.GELU, NormKind.LAYER_NORM, 1e-5, false, false, true,
