@@ -98,7 +98,7 @@ final class OneDnnBlock implements TransformerBlock {
 
     private Packed packed() {
         long[] now = versions();
-        return param("attn.q.weight").derived(KEY, Packed.class, () -> pack(now),
+        return param("attn.q.weight").packed(KEY, Packed.class, () -> pack(now),
                 held -> !java.util.Arrays.equals(held.versions, now));
     }
 

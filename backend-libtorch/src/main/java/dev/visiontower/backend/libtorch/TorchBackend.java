@@ -459,7 +459,7 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
     private OneDnn.Packed packedLinear(TorchTensor w, TorchTensor b) {
         long[] versions = b == null ? new long[] {w.version()} : new long[] {w.version(), b.version()};
         String key = "onednn-linear" + (b == null ? "" : "@" + System.identityHashCode(b));
-        return w.derived(key, VersionedPacked.class, () -> {
+        return w.packed(key, VersionedPacked.class, () -> {
             try (PointerScope ignored = new PointerScope()) {
                 return new VersionedPacked(dnnl.pack(w.t(), b == null ? null : b.t(), null, int8()), versions);
             }

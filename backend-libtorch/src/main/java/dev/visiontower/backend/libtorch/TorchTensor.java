@@ -17,8 +17,6 @@ import java.nio.LongBuffer;
 final class TorchTensor extends AbstractTensor {
     private final TorchBackend backend;
     private final Tensor native_;
-    /** Data derived from this tensor once (packed copies of a weight), released with it. */
-    private java.util.Map<String, AutoCloseable> derived;
 
     /** A model weight (long-lived, never in a scope): data derived from it is worth keeping. */
     final boolean parameter;
@@ -97,27 +95,10 @@ final class TorchTensor extends AbstractTensor {
         }
     }
 
-    /**
-     * The value derived under {@code key}, made by {@code make} the first time or when {@code stale} says the one held
-     * no longer fits (it is closed then); released when this tensor is.
-     */
-    synchronized <T extends AutoCloseable> T derived(String key, Class<T> type, java.util.function.Supplier<T> make,
-                                                     java.util.function.Predicate<T> stale) {
-        checkOpen();
-        if (derived == null) {
-            derived = new java.util.HashMap<>();
-        }
-        AutoCloseable held = derived.get(key);
-        if (held != null && type.isInstance(held) && !stale.test(type.cast(held))) {
-            return type.cast(held);
-        }
-        if (held != null) {
-            derived.remove(key);
-            closeQuietly(held);
-        }
-        T made = make.get();
-        derived.put(key, made);
-        return made;
+    /** Packed copies of this weight for oneDNN ({@link AbstractTensor#derived}), visible to this package. */
+    <T extends AutoCloseable> T packed(String key, Class<T> type, java.util.function.Supplier<T> make,
+                                       java.util.function.Predicate<T> stale) {
+        return derived(key, type, make, stale);
     }
 
     /** libtorch's version counter of this tensor's data: it grows with every in-place change. */
@@ -126,22 +107,8 @@ final class TorchTensor extends AbstractTensor {
         return native_.__dispatch__version();
     }
 
-    private static void closeQuietly(AutoCloseable c) {
-        try {
-            c.close();
-        } catch (Exception e) {
-            throw new IllegalStateException("releasing data derived from a tensor failed", e);
-        }
-    }
-
     @Override
     protected void release() {
-        synchronized (this) {
-            if (derived != null) {
-                derived.values().forEach(TorchTensor::closeQuietly);
-                derived = null;
-            }
-        }
         native_.releaseReference();
     }
 }

@@ -687,16 +687,12 @@ final class OrtBackend implements Backend, Ops {
                     Shapes.numel(e.getKey().dims()) * 4));
         }
         Map<String, OnnxTensor> derivedTensors = new LinkedHashMap<>();
-        try {
-            for (Map.Entry<String, OrtTensor.Derived> e : g.derived.entrySet()) {
-                OnnxTensor t = e.getValue().owner().derivedShared(e.getValue(), env);
-                derivedTensors.put(e.getKey(), t);
-                DType dt = OnnxGraph.dtypeOf(t);
-                long[] shape = t.getInfo().getShape();
-                graph.message(5, OnnxGraph.externalTensor(e.getKey(), dt, shape, Shapes.numel(shape) * dt.byteSize()));
-            }
-        } catch (OrtException e) {
-            throw new VisionTowerException("onnx: preparing weights failed: " + e.getMessage(), e);
+        for (Map.Entry<String, OrtTensor.Derived> e : g.derived.entrySet()) {
+            OnnxTensor t = e.getValue().owner().derivedShared(e.getValue(), env);
+            derivedTensors.put(e.getKey(), t);
+            DType dt = OnnxGraph.dtypeOf(t);
+            long[] shape = t.getInfo().getShape();
+            graph.message(5, OnnxGraph.externalTensor(e.getKey(), dt, shape, Shapes.numel(shape) * dt.byteSize()));
         }
         for (OrtTensor o : outputs) {
             graph.message(12, OnnxGraph.valueInfo(g.names.get(o), o.type(), o.dims(), "batch"));

@@ -25,8 +25,6 @@ final class OrtTensor extends AbstractTensor {
     volatile HostTensor value;
     /** The weight shared with every session (parameters only), created on first use. */
     ai.onnxruntime.OnnxTensor shared;
-    /** Native initializers derived from this parameter (by key), shared with every session, made on first use. */
-    private final java.util.Map<String, ai.onnxruntime.OnnxTensor> derivedShared = new java.util.HashMap<>();
 
     /**
      * Node input standing for an initializer computed from parameters once and kept with {@code owner}: a transpose,
@@ -39,15 +37,16 @@ final class OrtTensor extends AbstractTensor {
         }
     }
 
-    /** The native copy of a derived initializer, made once (the host values are dropped once copied). */
-    synchronized ai.onnxruntime.OnnxTensor derivedShared(Derived d, ai.onnxruntime.OrtEnvironment env)
-            throws ai.onnxruntime.OrtException {
-        ai.onnxruntime.OnnxTensor t = derivedShared.get(d.key());
-        if (t == null) {
-            t = OnnxGraph.nativeTensor(env, d.value());
-            derivedShared.put(d.key(), t);
-        }
-        return t;
+    /** The native copy of a derived initializer, made once and shared by every session; closed with this tensor. */
+    ai.onnxruntime.OnnxTensor derivedShared(Derived d, ai.onnxruntime.OrtEnvironment env) {
+        return derived(d.key(), ai.onnxruntime.OnnxTensor.class, () -> {
+            try {
+                return OnnxGraph.nativeTensor(env, d.value());
+            } catch (ai.onnxruntime.OrtException e) {
+                throw new dev.visiontower.api.VisionTowerException("onnx: preparing weight '" + label + "' failed: "
+                        + e.getMessage(), e);
+            }
+        }, held -> false);
     }
 
     /**
@@ -118,8 +117,6 @@ final class OrtTensor extends AbstractTensor {
                 shared.close();
                 shared = null;
             }
-            derivedShared.values().forEach(ai.onnxruntime.OnnxTensor::close);
-            derivedShared.clear();
         }
     }
 }

@@ -35,7 +35,7 @@ record ProductWeight(OrtTensor owner, String key, Supplier<HostTensor> rowMajor)
     }
 
     OrtTensor.Derived int8Scales() {
-        return new OrtTensor.Derived(owner, key + "q8scale", () -> quantize(rowMajor.get(), INT8_RANGE)[1]);
+        return new OrtTensor.Derived(owner, key + "q8scale", () -> scales(rowMajor.get(), INT8_RANGE));
     }
 
     static HostTensor transpose(HostTensor w) {
@@ -52,29 +52,41 @@ record ProductWeight(OrtTensor owner, String key, Supplier<HostTensor> rowMajor)
         return HostTensor.ofFloats(out, cols, rows);
     }
 
+    /** The per-output-channel scales of {@code w [N, K]}: {@code max|w[n,:]| / range} (1 for an all-zero row). */
+    static HostTensor scales(HostTensor w, int range) {
+        long[] s = w.shape();
+        int n = (int) s[0];
+        int k = (int) s[1];
+        float[] v = w.floats();
+        float[] scales = new float[n];
+        for (int i = 0; i < n; i++) {
+            float max = 0;
+            for (int j = 0; j < k; j++) {
+                max = Math.max(max, Math.abs(v[i * k + j]));
+            }
+            scales[i] = max == 0 ? 1f : max / range;
+        }
+        return HostTensor.ofFloats(scales, n);
+    }
+
     /**
-     * Symmetric per-output-channel quantisation of {@code w [N, K]}: scale {@code max|w[n,:]| / range} (1 for an all-zero
-     * row), values {@code round(w / scale)}; returns the transposed int8 values {@code [K, N]} and the scales {@code [N]}.
+     * Symmetric per-output-channel quantisation of {@code w [N, K]} with the {@link #scales}: values
+     * {@code round(w / scale)}; returns the transposed int8 values {@code [K, N]} and the scales {@code [N]}.
      */
     static HostTensor[] quantize(HostTensor w, int range) {
         long[] s = w.shape();
         int n = (int) s[0];
         int k = (int) s[1];
         float[] v = w.floats();
-        float[] scales = new float[n];
+        HostTensor sc = scales(w, range);
+        float[] scales = sc.floats();
         byte[] q = new byte[n * k];
         for (int i = 0; i < n; i++) {
-            float max = 0;
             for (int j = 0; j < k; j++) {
-                max = Math.max(max, Math.abs(v[i * k + j]));
-            }
-            float scale = max == 0 ? 1f : max / range;
-            scales[i] = scale;
-            for (int j = 0; j < k; j++) {
-                int r = Math.round(v[i * k + j] / scale);
+                int r = Math.round(v[i * k + j] / scales[i]);
                 q[j * n + i] = (byte) Math.max(-range, Math.min(range, r));
             }
         }
-        return new HostTensor[] {HostTensor.ofInt8(q, k, n), HostTensor.ofFloats(scales, n)};
+        return new HostTensor[] {HostTensor.ofInt8(q, k, n), sc};
     }
 }

@@ -64,11 +64,55 @@ public abstract class AbstractTensor implements Tensor {
         return b == null ? "?" : b.name();
     }
 
+    /** Data a backend derived from this tensor once (packed or quantised copies of a weight), released with it. */
+    private java.util.Map<String, AutoCloseable> derived;
+
+    /**
+     * The value derived from this tensor under {@code key}: made by {@code make} the first time, and again (the old one
+     * closed) when {@code stale} says the one held no longer fits, e.g. after the tensor changed in place. Everything
+     * derived is closed with the tensor.
+     *
+     * @throws IllegalStateException if this tensor is closed
+     */
+    protected final synchronized <T extends AutoCloseable> T derived(String key, Class<T> type,
+                                                                      java.util.function.Supplier<T> make,
+                                                                      java.util.function.Predicate<T> stale) {
+        checkOpen();
+        if (derived == null) {
+            derived = new java.util.HashMap<>();
+        }
+        AutoCloseable held = derived.get(key);
+        if (type.isInstance(held) && !stale.test(type.cast(held))) {
+            return type.cast(held);
+        }
+        if (held != null) {
+            derived.remove(key);
+            closeDerived(held);
+        }
+        T made = make.get();
+        derived.put(key, made);
+        return made;
+    }
+
+    private static void closeDerived(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("releasing data derived from a tensor failed", e);
+        }
+    }
+
     @Override
     public final void close() {
         if (closed.compareAndSet(false, true)) {
             try {
-                release();
+                release(); // first: a backend may stop what reads derived data (compiled graphs) here
+                synchronized (this) {
+                    if (derived != null) {
+                        derived.values().forEach(AbstractTensor::closeDerived);
+                        derived = null;
+                    }
+                }
             } finally {
                 registry.released();
             }
