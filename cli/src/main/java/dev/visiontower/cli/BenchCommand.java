@@ -6,34 +6,28 @@ import dev.visiontower.api.Backend;
 import dev.visiontower.api.Backends;
 import dev.visiontower.api.DType;
 import dev.visiontower.api.Device;
-import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
-import dev.visiontower.api.Tensor;
-import dev.visiontower.api.TensorScope;
-import dev.visiontower.api.nn.ForwardOptions;
+import dev.visiontower.api.Models;
 import dev.visiontower.api.nn.RandomWeights;
 import dev.visiontower.api.nn.VisionModel;
-import dev.visiontower.api.nn.VisionOutput;
 import dev.visiontower.api.nn.VisionTransformer;
 import dev.visiontower.api.nn.VitConfig;
+import dev.visiontower.api.spi.LoadOptions;
 import dev.visiontower.api.nn.VitPresets;
 import dev.visiontower.api.spi.BackendOptions;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
 
 /**
@@ -103,20 +97,8 @@ final class BenchCommand implements Callable<Integer> {
             + "(eager backends: libtorch; a graph backend such as onnx records when called and computes at the end).")
     boolean profile;
 
-    @Option(names = {"-v", "--verbose"}, description = "Print stack traces on errors.")
-    boolean verbose;
-
-    /** Multiply-adds of one image through the tower, counted as 2 FLOPs each (matrix products only). */
-    static double flopsPerImage(VitConfig c) {
-        double n = (double) c.gridSize() * c.gridSize();
-        double t = n + c.prefixTokens();
-        double d = c.width();
-        double i = c.mlpWidth();
-        double patch = 2 * n * d * c.channels() * c.patchSize() * c.patchSize();
-        double block = 2 * t * d * 3 * d + 2 * 2 * t * t * d + 2 * t * d * d + 2 * 2 * t * d * i;
-        double head = c.pooling() == dev.visiontower.api.nn.Pooling.MAP ? 2 * (4 * d * d + 2 * t * d + 2 * d * i) : 0;
-        return patch + c.depth() * block + head + 2 * d * c.projectionDim();
-    }
+    @Mixin
+    VerboseOption verbose;
 
     @Override
     public Integer call() throws Exception {
@@ -161,13 +143,13 @@ final class BenchCommand implements Callable<Integer> {
                     continue;
                 }
                 try (Backend closing = opened) {
-                    resetPeakRss();
+                    BenchMeasure.resetPeakRss();
                     OpProfile prof = profile ? new OpProfile() : null;
                     Backend b = prof != null ? prof.wrap(opened) : opened;
                     err.println(b.description());
                     descriptions.put(name + " " + type, b.description());
                     VisionModel model = cfg != null ? VisionTransformer.load(cfg, RandomWeights.of(cfg, 0), b)
-                            : new DualEncoder(source.model, b).vision();
+                            : Models.loadVision(source.model, b, LoadOptions.STRICT).model();
                     try {
                         VitConfig mc = model instanceof VisionTransformer ? ((VisionTransformer) model).config()
                                 : null;
@@ -175,14 +157,14 @@ final class BenchCommand implements Callable<Integer> {
                         if (mc != null) {
                             int maxBatch = batches.stream().max(Integer::compare).orElse(1);
                             int m = maxBatch * mc.tokens();
-                            double rate = gemmRate(b, m, mc.width(), mc.mlpWidth());
+                            double rate = BenchMeasure.gemmRate(b, m, mc.width(), mc.mlpWidth());
                             gemmBy.computeIfAbsent(type.toString(), k -> new LinkedHashMap<>()).put(name, rate);
                             gemmByType.merge(type.toString(), rate, Math::max);
                             err.printf(Locale.ROOT, "%s %s: GEMM [%d, %d] x [%d, %d]^T: %.1f GFLOP/s%n", name, type,
                                     m, mc.width(), mc.mlpWidth(), mc.width(), rate);
                         }
                         for (int batch : batches) {
-                            results.add(run(b, model, mc, size, batch, prof));
+                            results.add(BenchMeasure.run(b, model, mc, size, batch, warmup, iters, prof));
                             err.printf(Locale.ROOT, "%s %s batch %d: %.2f images/s%n", name, type, batch,
                                     (Double) results.get(results.size() - 1).get("images_per_second"));
                         }
@@ -256,129 +238,5 @@ final class BenchCommand implements Callable<Integer> {
             Table.print(out, prow);
         }
         return 0;
-    }
-
-    private Map<String, Object> run(Backend b, VisionModel model, VitConfig cfg, int size, int batch, OpProfile prof)
-            throws IOException {
-        Random rnd = new Random(batch);
-        float[] px = new float[batch * 3 * size * size];
-        for (int i = 0; i < px.length; i++) {
-            px[i] = (float) rnd.nextGaussian();
-        }
-        HostTensor pixels = HostTensor.ofFloats(px, batch, 3, size, size);
-        double[] ms = new double[iters];
-        // The pixels are uploaded once: a pass is the forward and the download of the embeddings (which waits for
-        // the device), so device backends are timed on their compute, not on the host-to-device copy.
-        try (TensorScope outer = b.newScope()) {
-            Tensor x = b.fromHost(pixels);
-            for (int i = 0; i < warmup + iters; i++) {
-                if (prof != null && i == warmup) {
-                    prof.reset();
-                }
-                long t0 = System.nanoTime();
-                try (TensorScope s = b.newScope()) {
-                    VisionOutput out = model.forward(x, ForwardOptions.DEFAULT);
-                    out.embedding().toHost();
-                }
-                if (i >= warmup) {
-                    ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
-                }
-            }
-        }
-        double total = Arrays.stream(ms).sum();
-        double[] sorted = ms.clone();
-        Arrays.sort(sorted);
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("backend", b.name());
-        r.put("dtype", b.dtype().toString());
-        r.put("batch", batch);
-        double ips = batch * iters / (total / 1000);
-        r.put("images_per_second", ips);
-        r.put("gflops", cfg == null ? null : flopsPerImage(cfg) * ips / 1e9);
-        java.util.OptionalDouble peak = b.peakTflops();
-        r.put("device_peak_tflops", peak.isPresent() ? peak.getAsDouble() : null);
-        r.put("fraction_of_peak", cfg == null || peak.isEmpty() ? null
-                : flopsPerImage(cfg) * ips / 1e12 / peak.getAsDouble());
-        Map<String, Double> lat = new LinkedHashMap<>();
-        lat.put("p50", percentile(sorted, 0.50));
-        lat.put("p90", percentile(sorted, 0.90));
-        lat.put("p99", percentile(sorted, 0.99));
-        r.put("latency_ms", lat);
-        r.put("peak_rss_mb", peakRssMb());
-        if (prof != null) {
-            r.put("profile", prof.rows(iters, total / iters));
-        }
-        return r;
-    }
-
-    static double percentile(double[] sorted, double p) {
-        double pos = p * (sorted.length - 1);
-        int lo = (int) Math.floor(pos);
-        int hi = Math.min(lo + 1, sorted.length - 1);
-        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-    }
-
-    /** Resets the kernel's peak-RSS mark of this process (Linux 4.0+), so each run reports its own peak. */
-    static void resetPeakRss() {
-        try {
-            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
-        } catch (IOException | RuntimeException e) {
-            // not Linux, or not allowed: the peak then covers the whole process
-        }
-    }
-
-    static long peakRssMb() throws IOException {
-        Path status = Path.of("/proc/self/status");
-        if (!Files.isReadable(status)) {
-            return -1;
-        }
-        for (String line : Files.readAllLines(status)) {
-            if (line.startsWith("VmHWM:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
-            }
-        }
-        return -1;
-    }
-
-    /**
-     * {@code [m, k] x [n, k]^T} products (a linear layer without bias) in the backend's compute precision: the best
-     * of 10 timed products after 3 warm-ups, in GFLOP/s (the highest rate the engine reaches; allocation and
-     * page-fault noise only ever slow a product down).
-     */
-    static double gemmRate(Backend b, int m, int k, int n) {
-        Random r = new Random(1);
-        float[] a = new float[m * k];
-        float[] w = new float[k * n];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = (float) r.nextGaussian();
-        }
-        for (int i = 0; i < w.length; i++) {
-            w[i] = (float) r.nextGaussian();
-        }
-        final int warm = 3;
-        double[] ms = new double[10];
-        try (TensorScope s = b.newScope()) {
-            Tensor x = b.fromHost(HostTensor.ofFloats(a, m, k));
-            // a weight [n, k] through linear: the model's own layout and code path
-            Tensor y = b.parameter("gemm_weight", HostTensor.ofFloats(w, n, k));
-            try {
-                for (int i = 0; i < warm + ms.length; i++) {
-                    long t0 = System.nanoTime();
-                    try (TensorScope inner = b.newScope()) {
-                        b.ops().narrow(b.ops().linear(x, y, null), 0, 0, 1).toHost();
-                    }
-                    if (i >= warm) {
-                        ms[i - warm] = (System.nanoTime() - t0) / 1e6;
-                    }
-                }
-            } finally {
-                y.close();
-            }
-        }
-        if (Boolean.getBoolean("visiontower.bench.debug")) {
-            System.err.println("gemm ms " + Arrays.toString(ms));
-        }
-        Arrays.sort(ms);
-        return 2.0 * m * k * n / (ms[0] / 1000) / 1e9;
     }
 }

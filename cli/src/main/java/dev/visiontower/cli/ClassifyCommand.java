@@ -3,9 +3,8 @@ package dev.visiontower.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.visiontower.api.Backend;
+import dev.visiontower.api.DualEncoder;
 import dev.visiontower.api.InvalidInputException;
-import dev.visiontower.api.Tensor;
-import dev.visiontower.api.TensorScope;
 import dev.visiontower.api.nn.ContrastiveHead;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -16,8 +15,6 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -94,33 +91,20 @@ final class ClassifyCommand implements Callable<Integer> {
         if (top < 1) {
             throw new InvalidInputException("--top must be >= 1, got " + top);
         }
-        float[] probs;
+        List<List<DualEncoder.Label>> ranked;
         ContrastiveHead.Probability kind;
-        try (Backend backend = common.openBackend(); DualEncoder model = new DualEncoder(common.modelDir(), backend);
-             TensorScope scope = backend.newScope()) {
+        try (Backend backend = common.openBackend(); DualEncoder model = DualEncoder.open(common.modelDir(), backend)) {
             spec.commandLine().getErr().println("model " + model.describe());
-            Tensor txt = model.textEmbeddings(model.tokenizer().encode(DualEncoder.fill(template, names)));
-            Tensor img = model.imageEmbeddings(model.pixels(images, 1), false);
-            Tensor logits = model.head().logitsPerImage(img, txt);
+            ranked = model.classify(Inputs.preprocess(images, model.preprocessor()), names, template, top);
             kind = model.head().probability();
-            Tensor p = kind == ContrastiveHead.Probability.SOFTMAX ? model.ops().softmax(logits, -1)
-                    : model.ops().exp(model.ops().logSigmoid(logits));
-            probs = p.toHost().floats();
         }
-        int n = names.size();
         List<Map<String, Object>> results = new ArrayList<>();
         for (int i = 0; i < images.size(); i++) {
-            final int row = i;
-            Integer[] order = new Integer[n];
-            for (int j = 0; j < n; j++) {
-                order[j] = j;
-            }
-            Arrays.sort(order, Comparator.comparingDouble((Integer j) -> -probs[row * n + j]));
             List<Map<String, Object>> topK = new ArrayList<>();
-            for (int k = 0; k < Math.min(top, n); k++) {
+            for (DualEncoder.Label l : ranked.get(i)) {
                 Map<String, Object> e = new LinkedHashMap<>();
-                e.put("label", names.get(order[k]));
-                e.put("probability", probs[row * n + order[k]]);
+                e.put("label", l.label());
+                e.put("probability", l.probability());
                 topK.add(e);
             }
             Map<String, Object> r = new LinkedHashMap<>();

@@ -6,6 +6,7 @@ import dev.visiontower.api.DType;
 import dev.visiontower.api.Device;
 import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.spi.BackendOptions;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -41,8 +42,8 @@ final class CommonOptions {
             description = "Backend-specific option (repeat), e.g. tf32=true or attention=unfused for jcuda.")
     Map<String, String> extra = new java.util.LinkedHashMap<>();
 
-    @Option(names = {"-v", "--verbose"}, description = "Print stack traces on errors.")
-    boolean verbose;
+    @Mixin
+    VerboseOption verbose;
 
     Path modelDir() {
         Path dir = model;

@@ -1,6 +1,7 @@
 package dev.visiontower.cli;
 
 import dev.visiontower.api.Backend;
+import dev.visiontower.api.DualEncoder;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.Tensor;
@@ -88,9 +89,9 @@ final class EmbedCommand implements Callable<Integer> {
         List<HostTensor> pooled = new ArrayList<>();
         List<HostTensor> embeds = new ArrayList<>();
         List<Integer> rowsPerImage = new ArrayList<>();
-        try (Backend backend = common.openBackend(); DualEncoder model = new DualEncoder(modelDir, backend)) {
+        try (Backend backend = common.openBackend(); DualEncoder model = DualEncoder.open(modelDir, backend)) {
             err.println("model " + model.describe());
-            var preprocessor = model.preprocessor(tiles);
+            var preprocessor = model.preprocessor(new dev.visiontower.api.spi.PreprocessOptions(tiles));
             Progress progress = total > batch ? new Progress(err, "embedded", total) : null;
             ForwardOptions opts = new ForwardOptions(interpolate, false);
             for (long start = 0; start < total; start += batch) {

@@ -1,6 +1,7 @@
 package dev.visiontower.cli;
 
 import dev.visiontower.api.Backend;
+import dev.visiontower.api.DualEncoder;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.TensorScope;
@@ -47,7 +48,7 @@ final class EmbedTextCommand implements Callable<Integer> {
         HostTensor embeds;
         HostTensor pooled;
         HostTensor last;
-        try (Backend backend = common.openBackend(); DualEncoder model = new DualEncoder(common.modelDir(), backend);
+        try (Backend backend = common.openBackend(); DualEncoder model = DualEncoder.open(common.modelDir(), backend);
              TensorScope scope = backend.newScope()) {
             spec.commandLine().getErr().println("model " + model.describe());
             Encoding enc = input.encoding(model);

@@ -1,6 +1,7 @@
 package dev.visiontower.cli;
 
 import dev.visiontower.api.Backend;
+import dev.visiontower.api.DualEncoder;
 import dev.visiontower.api.Backends;
 import dev.visiontower.api.DType;
 import dev.visiontower.api.GraphExport;
@@ -12,6 +13,7 @@ import dev.visiontower.api.nn.TextOutput;
 import dev.visiontower.api.nn.VisionOutput;
 import dev.visiontower.api.spi.BackendOptions;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -49,8 +51,8 @@ final class ExportOnnxCommand implements Callable<Integer> {
                     + "quantised per call (default: ${DEFAULT-VALUE}).")
     String dtype;
 
-    @Option(names = {"-v", "--verbose"}, description = "Print stack traces on errors.")
-    boolean verbose;
+    @Mixin
+    VerboseOption verbose;
 
     @Override
     public Integer call() throws Exception {
@@ -66,7 +68,7 @@ final class ExportOnnxCommand implements Callable<Integer> {
         // read it too
         BackendOptions options = new BackendOptions(dev.visiontower.api.Device.CPU, type, 0, Map.of("fusions", "none"));
         try (Backend onnx = Backends.open("onnx", options);
-             DualEncoder m = new DualEncoder(dir, onnx);
+             DualEncoder m = DualEncoder.open(dir, onnx);
              TensorScope scope = onnx.newScope()) {
             GraphExport export = onnx.graphExport();
             int size = m.vision().imageSize();

@@ -24,16 +24,12 @@ public final class Main {
 
     /** Runs the command line; returns the exit code. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        boolean verbose = false;
-        for (String a : args) {
-            verbose |= a.equals("--verbose") || a.equals("-v");
-        }
-        final boolean showTrace = verbose;
         CommandLine cl = new CommandLine(new Main());
         cl.setUseSimplifiedAtFiles(true); // @file: one argument per line, for lists too long for a command line
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, line, parse) -> {
+            boolean showTrace = VerboseOption.given(parse);
             if (ex instanceof VisionTowerException) {
                 err.println("visiontower: error: " + ex.getMessage());
                 if (showTrace) {

@@ -3,6 +3,7 @@ package dev.visiontower.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.visiontower.api.Backend;
+import dev.visiontower.api.DualEncoder;
 import dev.visiontower.api.Backends;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
@@ -12,6 +13,7 @@ import dev.visiontower.api.nn.ForwardOptions;
 import dev.visiontower.api.nn.VisionOutput;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -47,8 +49,8 @@ final class ParityCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
-    @Option(names = {"-v", "--verbose"}, description = "Print stack traces on errors.")
-    boolean verbose;
+    @Mixin
+    VerboseOption verbose;
 
     @Override
     public Integer call() throws Exception {
@@ -71,11 +73,11 @@ final class ParityCommand implements Callable<Integer> {
         HostTensor pixels = null;
         for (String name : names) {
             try (Backend b = Backends.open(name, dev.visiontower.api.Device.CPU);
-                 DualEncoder m = new DualEncoder(dir, b);
+                 DualEncoder m = DualEncoder.open(dir, b);
                  TensorScope scope = b.newScope()) {
                 if (pixels == null) {
                     pixels = input == null ? random(m.vision().imageSize())
-                            : input.pixels != null ? Inputs.readPixels(input.pixels) : m.pixels(input.images, 1);
+                            : input.pixels != null ? Inputs.readPixels(input.pixels) : Inputs.preprocess(input.images, m.preprocessor());
                 }
                 VisionOutput out = m.vision().forward(b.fromHost(pixels), new ForwardOptions(interpolate, false));
                 Map<String, HostTensor> r = new LinkedHashMap<>();

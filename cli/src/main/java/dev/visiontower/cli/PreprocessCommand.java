@@ -47,7 +47,7 @@ final class PreprocessCommand implements Callable<Integer> {
         }
         ImagePreprocessor pre;
         try (Checkpoint ckpt = Checkpoint.open(common.modelDir())) {
-            pre = Models.detect(ckpt).family().imagePreprocessor(ckpt, new PreprocessOptions(tiles));
+            pre = Models.detect(ckpt).definition().preprocessor(new PreprocessOptions(tiles));
         }
         HostTensor pixels = Inputs.preprocess(images, pre);
         Map<String, HostTensor> out = new LinkedHashMap<>();

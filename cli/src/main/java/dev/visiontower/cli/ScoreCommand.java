@@ -1,6 +1,7 @@
 package dev.visiontower.cli;
 
 import dev.visiontower.api.Backend;
+import dev.visiontower.api.DualEncoder;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.Tensor;
@@ -48,10 +49,10 @@ final class ScoreCommand implements Callable<Integer> {
             throw new InvalidInputException(output + ": score writes .safetensors");
         }
         Map<String, HostTensor> out = new LinkedHashMap<>();
-        try (Backend backend = common.openBackend(); DualEncoder model = new DualEncoder(common.modelDir(), backend);
+        try (Backend backend = common.openBackend(); DualEncoder model = DualEncoder.open(common.modelDir(), backend);
              TensorScope scope = backend.newScope()) {
             spec.commandLine().getErr().println("model " + model.describe());
-            HostTensor px = images.pixels != null ? Inputs.readPixels(images.pixels) : model.pixels(images.images, 1);
+            HostTensor px = images.pixels != null ? Inputs.readPixels(images.pixels) : Inputs.preprocess(images.images, model.preprocessor());
             Encoding enc = texts.encoding(model);
             Tensor img = model.imageEmbeddings(px, interpolate);
             Tensor txt = model.textEmbeddings(enc);
@@ -59,7 +60,7 @@ final class ScoreCommand implements Callable<Integer> {
             out.put("image_embeds", img.toHost());
             out.put("text_embeds", txt.toHost());
             out.put("logits_per_image", logits.toHost());
-            out.put("logits_per_text", model.ops().permute(logits, 1, 0).toHost());
+            out.put("logits_per_text", backend.ops().permute(logits, 1, 0).toHost());
             if (img.dim(0) == txt.dim(0)) {
                 out.put("loss", model.head().loss(img, txt).toHost());
             } else {

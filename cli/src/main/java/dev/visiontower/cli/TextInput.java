@@ -1,5 +1,6 @@
 package dev.visiontower.cli;
 
+import dev.visiontower.api.DualEncoder;
 import dev.visiontower.api.text.Encoding;
 import picocli.CommandLine.Option;
 

@@ -10,6 +10,7 @@ import dev.visiontower.api.text.Encoding;
 import dev.visiontower.api.text.Tokenizer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -21,7 +22,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
 
 /** {@code visiontower tokenize}: token ids padded to the context length. */
 @Command(name = "tokenize", mixinStandardHelpOptions = true,
@@ -48,23 +48,19 @@ final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a JSON list of {text, input_ids}.")
     boolean json;
 
-    @Option(names = {"-v", "--verbose"}, description = "Print stack traces on errors.")
-    boolean verbose;
+    @Mixin
+    VerboseOption verbose;
 
     @Override
     public Integer call() throws Exception {
         Tokenizer tok;
         if (source.model != null) {
             try (Checkpoint c = Checkpoint.open(source.model)) {
-                ModelFamilyProvider f = Models.detect(c).family();
-                tok = f.tokenizer(c).orElseThrow(() -> new InvalidInputException(source.model
-                        + ": no tokenizer for this checkpoint"));
+                tok = Models.detect(c).definition().tokenizer().orElseThrow(() -> new InvalidInputException(
+                        source.model + ": no tokenizer for this checkpoint"));
             }
         } else {
-            List<ModelFamilyProvider> all = Models.families();
-            ModelFamilyProvider f = all.stream().filter(p -> p.name().equals(source.family)).findFirst()
-                    .orElseThrow(() -> new InvalidInputException("unknown family '" + source.family + "', expected one of "
-                            + all.stream().map(ModelFamilyProvider::name).collect(Collectors.toList())));
+            ModelFamilyProvider f = Models.family(source.family);
             tok = f.defaultTokenizer().orElseThrow(() -> new InvalidInputException("the " + f.name()
                     + " family has no standard tokenizer without a checkpoint; use --model DIR"));
         }

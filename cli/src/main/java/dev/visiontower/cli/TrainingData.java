@@ -3,6 +3,7 @@ package dev.visiontower.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.visiontower.api.InvalidInputException;
+import dev.visiontower.api.train.TrainingRun;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,13 +18,10 @@ import java.util.Random;
  * {@code DIR/train} and {@code DIR/heldout} are used when present; otherwise 10% of {@code DIR} is held out.
  */
 final class TrainingData {
-    record Example(Path image, String text, String label) {
-    }
+    final List<TrainingRun.Example> train;
+    final List<TrainingRun.Example> heldout;
 
-    final List<Example> train;
-    final List<Example> heldout;
-
-    private TrainingData(List<Example> train, List<Example> heldout) {
+    private TrainingData(List<TrainingRun.Example> train, List<TrainingRun.Example> heldout) {
         this.train = train;
         this.heldout = heldout;
     }
@@ -35,18 +33,18 @@ final class TrainingData {
         if (Files.isDirectory(dir.resolve("train")) && Files.isDirectory(dir.resolve("heldout"))) {
             return new TrainingData(read(dir.resolve("train")), read(dir.resolve("heldout")));
         }
-        List<Example> all = new ArrayList<>(read(dir));
+        List<TrainingRun.Example> all = new ArrayList<>(read(dir));
         java.util.Collections.shuffle(all, new Random(seed));
         int held = Math.max(1, all.size() / 10);
         return new TrainingData(all.subList(held, all.size()), all.subList(0, held));
     }
 
     /** {@code captions.csv}: RFC 4180 with a header naming the {@code image} and {@code text} columns. */
-    private static List<Example> readCsv(Path dir, Path csv) throws IOException {
+    private static List<TrainingRun.Example> readCsv(Path dir, Path csv) throws IOException {
         com.fasterxml.jackson.dataformat.csv.CsvMapper mapper = new com.fasterxml.jackson.dataformat.csv.CsvMapper();
         com.fasterxml.jackson.dataformat.csv.CsvSchema schema = com.fasterxml.jackson.dataformat.csv.CsvSchema
                 .emptySchema().withHeader();
-        List<Example> out = new ArrayList<>();
+        List<TrainingRun.Example> out = new ArrayList<>();
         try (com.fasterxml.jackson.databind.MappingIterator<java.util.Map<String, String>> rows = mapper
                 .readerForMapOf(String.class).with(schema).readValues(csv.toFile())) {
             boolean any = rows.hasNextValue(); // reads the header
@@ -67,7 +65,7 @@ final class TrainingData {
                 if (image.isEmpty()) {
                     throw new InvalidInputException(csv + ":" + line + ": empty image");
                 }
-                out.add(new Example(dir.resolve(image), row.get("text") == null ? "" : row.get("text"), null));
+                out.add(new TrainingRun.Example(dir.resolve(image), row.get("text") == null ? "" : row.get("text"), null));
             }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new InvalidInputException(csv + ": not valid CSV: " + e.getOriginalMessage());
@@ -75,10 +73,10 @@ final class TrainingData {
         return out;
     }
 
-    private static List<Example> read(Path dir) {
+    private static List<TrainingRun.Example> read(Path dir) {
         Path jsonl = dir.resolve("captions.jsonl");
         Path csv = dir.resolve("captions.csv");
-        List<Example> out = new ArrayList<>();
+        List<TrainingRun.Example> out = new ArrayList<>();
         try {
             if (Files.isRegularFile(jsonl)) {
                 ObjectMapper json = new ObjectMapper();
@@ -99,7 +97,7 @@ final class TrainingData {
                     }
                     String label = o.hasNonNull("color") && o.hasNonNull("shape")
                             ? o.get("color").asText() + " " + o.get("shape").asText() : null;
-                    out.add(new Example(dir.resolve(o.get("image").asText()), o.get("text").asText(), label));
+                    out.add(new TrainingRun.Example(dir.resolve(o.get("image").asText()), o.get("text").asText(), label));
                 }
             } else if (Files.isRegularFile(csv)) {
                 out.addAll(readCsv(dir, csv));
@@ -112,7 +110,7 @@ final class TrainingData {
         if (out.isEmpty()) {
             throw new InvalidInputException(dir + ": no examples");
         }
-        for (Example e : out) {
+        for (TrainingRun.Example e : out) {
             if (!Files.isRegularFile(e.image())) {
                 throw new InvalidInputException(e.image() + ": image listed in the captions is missing");
             }

@@ -16,7 +16,7 @@ import dev.visiontower.api.nn.TextModel;
 import dev.visiontower.api.nn.TextOutput;
 import dev.visiontower.api.nn.VisionModel;
 import dev.visiontower.api.spi.LoadOptions;
-import dev.visiontower.api.spi.ModelFamilyProvider;
+import dev.visiontower.api.spi.ModelDefinition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -63,7 +63,7 @@ class DualEncoderGoldenTest {
         long before = backend.liveTensors();
         try (Checkpoint ckpt = Checkpoint.open(dir);
              Safetensors io = Safetensors.open(dir.resolve("io.safetensors"))) {
-            ModelFamilyProvider family = Models.detect(ckpt).family();
+            ModelDefinition family = Models.detect(ckpt).definition();
             try (TextModel text = family.loadText(ckpt, backend, LoadOptions.STRICT).orElseThrow();
                  VisionModel vision = family.loadVision(ckpt, backend, LoadOptions.STRICT);
                  ContrastiveHead head = family.loadHead(ckpt, backend).orElseThrow();

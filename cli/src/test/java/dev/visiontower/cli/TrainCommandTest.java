@@ -130,9 +130,21 @@ class TrainCommandTest {
     }
 
     @Test
+    void presetsComeFromTheFamiliesRecipes() {
+        CliTest.Result r = run("train", "--list-presets");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("shapes-clip") && r.out().contains("clip: small CLIP"), r.out());
+        assertTrue(r.out().contains("shapes-siglip") && r.out().contains("siglip: small SigLIP"), r.out());
+    }
+
+    @Test
     void unsupportedRequestsAreRefusedClearly() {
         CliTest.assertCleanError(run("train", "--preset", "shapes-clip", "--data", tmp.toString(), "--output",
-                tmp.resolve("o").toString(), "--precision", "fp8"), "fp32 or bf16");
+                tmp.resolve("o").toString(), "--precision", "fp8"), "unknown dtype 'fp8'");
+        CliTest.assertCleanError(run("train", "--preset", "shapes-clip", "--data", tmp.toString(), "--output",
+                tmp.resolve("o").toString(), "--dtype", "int8"), "float32, bfloat16 or float16 for training");
+        CliTest.assertCleanError(run("train", "--preset", "shapes-vit", "--data", tmp.toString(), "--output",
+                tmp.resolve("o").toString()), "expected one of [shapes-clip, shapes-siglip]");
         CliTest.assertCleanError(run("train", "--preset", "shapes-clip", "--data", tmp.resolve("none").toString(),
                 "--output", tmp.resolve("o").toString()), "no such data directory");
         CliTest.assertCleanError(run("train", "--preset", "shapes-clip", "--backend", "onnx", "--data",

@@ -37,7 +37,7 @@ class TrainingDataTest {
                 + "\"b,1.png\",a blue square\n"
                 + "c.png,\"she said \"\"hi\"\"\"\n");
         TrainingData d = TrainingData.load(tmp, 1);
-        List<TrainingData.Example> all = new ArrayList<>(d.train);
+        List<dev.visiontower.api.train.TrainingRun.Example> all = new ArrayList<>(d.train);
         all.addAll(d.heldout);
         assertEquals(3, all.size());
         Set<String> texts = new TreeSet<>();

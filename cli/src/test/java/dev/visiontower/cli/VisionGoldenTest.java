@@ -78,7 +78,7 @@ class VisionGoldenTest {
             Models.Match m = Models.detect(ckpt);
             assertEquals(family, m.family().name());
             assertEquals(format, m.format());
-            try (VisionModel model = m.family().loadVision(ckpt, backend, LoadOptions.STRICT)) {
+            try (VisionModel model = m.definition().loadVision(ckpt, backend, LoadOptions.STRICT)) {
                 long params = backend.liveTensors() - before;
                 try (Tensor pixels = backend.fromHost(io.read("pixel_values"));
                      VisionOutput out = model.forward(pixels, new ForwardOptions(interpolate, true))) {
@@ -122,7 +122,7 @@ class VisionGoldenTest {
         try (Backend bf16 = Backends.open("libtorch", BackendOptions.defaults().withDType(DType.BFLOAT16));
              Checkpoint ckpt = Checkpoint.open(dir);
              Safetensors io = Safetensors.open(dir.resolve("io.safetensors"));
-             VisionModel model = Models.detect(ckpt).family().loadVision(ckpt, bf16, LoadOptions.STRICT);
+             VisionModel model = Models.detect(ckpt).definition().loadVision(ckpt, bf16, LoadOptions.STRICT);
              TensorScope scope = bf16.newScope()) {
             VisionOutput out = model.forward(bf16.fromHost(io.read("pixel_values")), new ForwardOptions(interpolate, false));
             assertEquals(DType.BFLOAT16, out.lastHiddenState().dtype());
@@ -157,7 +157,7 @@ class VisionGoldenTest {
             try (Backend int8 = Backends.open(name, BackendOptions.defaults().withDType(DType.INT8));
                  Checkpoint ckpt = Checkpoint.open(dir);
                  Safetensors io = Safetensors.open(dir.resolve("io.safetensors"));
-                 VisionModel model = Models.detect(ckpt).family().loadVision(ckpt, int8, LoadOptions.STRICT);
+                 VisionModel model = Models.detect(ckpt).definition().loadVision(ckpt, int8, LoadOptions.STRICT);
                  TensorScope scope = int8.newScope()) {
                 assertEquals(DType.INT8, int8.dtype());
                 VisionOutput out = model.forward(int8.fromHost(io.read("pixel_values")),

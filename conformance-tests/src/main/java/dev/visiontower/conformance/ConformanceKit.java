@@ -20,7 +20,7 @@ import dev.visiontower.api.nn.VisionModel;
 import dev.visiontower.api.nn.VisionOutput;
 import dev.visiontower.api.spi.BackendOptions;
 import dev.visiontower.api.spi.LoadOptions;
-import dev.visiontower.api.spi.ModelFamilyProvider;
+import dev.visiontower.api.spi.ModelDefinition;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -353,9 +353,9 @@ public final class ConformanceKit {
             return;
         }
         try (Checkpoint ckpt = Checkpoint.open(dir); Safetensors io = Safetensors.open(dir.resolve("io.safetensors"))) {
-            ModelFamilyProvider family;
+            ModelDefinition family;
             try {
-                family = Models.detect(ckpt).family();
+                family = Models.detect(ckpt).definition();
             } catch (RuntimeException e) {
                 open.keySet().forEach(n -> results.add(CheckResult.skip(n, check, "no family on the path loads it: "
                         + e.getMessage())));
@@ -383,7 +383,7 @@ public final class ConformanceKit {
         }
     }
 
-    private Map<String, HostTensor> runModel(String name, Backend b, ModelFamilyProvider family, Checkpoint ckpt,
+    private Map<String, HostTensor> runModel(String name, Backend b, ModelDefinition family, Checkpoint ckpt,
                                              HostTensor pixels, boolean interpolate, String check) {
         try (VisionModel m = family.loadVision(ckpt, b, LoadOptions.STRICT); TensorScope s = b.newScope()) {
             return outputs(m.forward(b.fromHost(pixels), new ForwardOptions(interpolate, false)));
@@ -431,8 +431,8 @@ public final class ConformanceKit {
         String check = "model." + dir.getFileName();
         try (Checkpoint ckpt = Checkpoint.open(dir)) {
             Models.Match match = Models.detect(ckpt);
-            ModelFamilyProvider family = match.family();
-            String found = "family " + family.name() + " (" + match.format() + "); ";
+            ModelDefinition family = match.definition();
+            String found = "family " + match.family().name() + " (" + match.format() + "); ";
             HostTensor pixels;
             try (VisionModel ref = family.loadVision(ckpt, reference, LoadOptions.STRICT)) {
                 int size = ref.imageSize();

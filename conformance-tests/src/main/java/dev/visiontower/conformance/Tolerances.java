@@ -5,7 +5,7 @@ import dev.visiontower.api.Tolerance;
 
 /**
  * The kit's acceptance rules, in one place. Values are compared with {@code |a - b| <= atol + rtol * |b|}
- * ({@link Tolerance}, per compute dtype: float32 {@code 1e-4 + 1e-4|b|}, TF32 {@code 5e-3}, float16 {@code 1e-2},
+ * ({@link Tolerance#forDType}, per compute dtype: float32 {@code 1e-4 + 1e-4|b|}, TF32 {@code 5e-3}, float16 {@code 1e-2},
  * bfloat16 {@code 5e-2}, int8 products {@code 0.15 + 0.15|b|}); pooled embeddings must in addition have a cosine
  * similarity of at least {@link #MIN_COSINE} to the reference ({@link #MIN_COSINE_HALF} in 16 bits,
  * {@link Tolerance#INT8_MIN_COSINE} with int8 products).
@@ -17,10 +17,6 @@ public final class Tolerances {
     public static final double MIN_COSINE_HALF = 0.999;
 
     private Tolerances() {
-    }
-
-    public static Tolerance of(DType compute) {
-        return Tolerance.forDType(compute);
     }
 
     public static double minCosine(DType compute) {

@@ -107,11 +107,6 @@ public enum ClipCheckpointFormat {
         }
 
         @Override
-        ClipTokenizer tokenizer(Checkpoint c, int contextLength) {
-            return tokenizerFor(c, textConfig(c), contextLength);
-        }
-
-        @Override
         ImagePreprocessor preprocessor(Checkpoint c, VitConfig cfg) {
             JsonNode pre = c.json("preprocessor_config.json");
             if (pre != null) {
@@ -289,11 +284,6 @@ public enum ClipCheckpointFormat {
         }
 
         @Override
-        ClipTokenizer tokenizer(Checkpoint c, int contextLength) {
-            return tokenizerFor(c, textConfig(c), contextLength);
-        }
-
-        @Override
         ImagePreprocessor preprocessor(Checkpoint c, VitConfig cfg) {
             JsonNode oc = c.json("open_clip_config.json");
             JsonNode pre = oc == null ? null : oc.get("preprocess_cfg");
@@ -382,11 +372,11 @@ public enum ClipCheckpointFormat {
      * The tokenizer files shipped with the model, else open_clip's bundled merges when the tower has CLIP's
      * vocabulary of 49408; null when neither fits.
      */
-    static ClipTokenizer tokenizerFor(Checkpoint c, TextConfig cfg, int contextLength) {
-        if (ClipTokenizer.hasHuggingFaceFiles(c.dir())) {
-            return ClipTokenizer.fromHuggingFace(c.dir(), contextLength);
+    ClipTokenizer tokenizer(java.nio.file.Path dir, TextConfig cfg) {
+        if (ClipTokenizer.hasHuggingFaceFiles(dir)) {
+            return ClipTokenizer.fromHuggingFace(dir, cfg.contextLength());
         }
-        return cfg.vocabSize() == 49408 ? ClipTokenizer.bundled(contextLength) : null;
+        return cfg.vocabSize() == 49408 ? ClipTokenizer.bundled(cfg.contextLength()) : null;
     }
 
     /** One OpenAI / open_clip residual block: packed {@code in_proj} split into q, k, v. */
@@ -426,8 +416,6 @@ public enum ClipCheckpointFormat {
 
     /** Name of the log logit scale tensor. */
     abstract String logitScaleName();
-
-    abstract ClipTokenizer tokenizer(Checkpoint c, int contextLength);
 
     /** The format of {@code c}, or null if it is not a CLIP checkpoint. */
     public static ClipCheckpointFormat detect(Checkpoint c) {

@@ -57,7 +57,7 @@ class ClipFormatsTest {
         json.writeValue(hub.resolve("open_clip_config.json").toFile(), root);
         assertEquals(fromConfigJson, config(hub));
         try (Checkpoint c = Checkpoint.open(hub)) {
-            ImageTransform t = (ImageTransform) Models.detect(c).family().imagePreprocessor(c);
+            ImageTransform t = (ImageTransform) Models.detect(c).definition().preprocessor();
             assertEquals(ImageTransform.CropOffset.ROUND_HALF_EVEN, t.cropOffset());
             assertEquals(0.5f, t.mean()[0]);
         }

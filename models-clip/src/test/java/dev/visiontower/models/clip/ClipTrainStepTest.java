@@ -55,7 +55,7 @@ class ClipTrainStepTest {
         try (Backend b = Backends.open("libtorch", Device.CPU);
              Checkpoint ckpt = Checkpoint.open(Golden.dir("clip_full"));
              Safetensors io = Safetensors.open(Golden.dir("train_step_clip").resolve("io.safetensors"));
-             TrainableDualEncoder model = Models.detect(ckpt).family().loadForTraining(ckpt, b).orElseThrow()) {
+             TrainableDualEncoder model = Models.detect(ckpt).definition().loadForTraining(ckpt, b)) {
             long before = b.liveTensors();
             ContrastiveTrainer trainer = new ContrastiveTrainer(model, b, AdamW.Betas.CLIP, 0.2)
                     .gradientCheckpointing(checkpointing);
@@ -85,7 +85,7 @@ class ClipTrainStepTest {
         try (Backend b = Backends.open("libtorch", Device.CPU);
              Checkpoint ckpt = Checkpoint.open(Golden.dir("clip_full"));
              Safetensors io = Safetensors.open(Golden.dir("train_step_clip").resolve("io.safetensors"));
-             TrainableDualEncoder model = Models.detect(ckpt).family().loadForTraining(ckpt, b).orElseThrow()) {
+             TrainableDualEncoder model = Models.detect(ckpt).definition().loadForTraining(ckpt, b)) {
             ContrastiveTrainer trainer = new ContrastiveTrainer(model, b, AdamW.Betas.CLIP, 0.2);
             HostTensor px = io.read("pixel_values");
             Encoding text = new Encoding(io.read("input_ids"), io.read("attention_mask"));

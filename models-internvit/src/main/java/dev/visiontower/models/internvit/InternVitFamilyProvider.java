@@ -7,15 +7,13 @@ import dev.visiontower.api.Backend;
 import dev.visiontower.api.CheckpointException;
 import dev.visiontower.api.checkpoint.Checkpoint;
 import dev.visiontower.api.checkpoint.WeightMapping;
-import dev.visiontower.api.image.ImagePreprocessor;
 import dev.visiontower.api.image.ImageTransform;
 import dev.visiontower.api.nn.NormKind;
 import dev.visiontower.api.nn.VisionModel;
 import dev.visiontower.api.nn.VisionTransformer;
 import dev.visiontower.api.nn.VitConfig;
 import dev.visiontower.api.nn.VitPresets;
-import dev.visiontower.api.spi.LoadOptions;
-import dev.visiontower.api.spi.PreprocessOptions;
+import dev.visiontower.api.spi.ModelDefinition;
 import dev.visiontower.api.nn.Parameters;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -75,11 +73,25 @@ public final class InternVitFamilyProvider implements ModelFamilyProvider {
     }
 
     @Override
-    public Optional<String> recognize(Checkpoint c) {
+    public Optional<ModelDefinition> recognize(Checkpoint c) {
         if (!isInternVit(c)) {
             return Optional.empty();
         }
-        return Optional.of(prefix(c).isEmpty() ? "OpenGVLab InternVisionModel" : "OpenGVLab InternVL chat (vision_model)");
+        VitConfig cfg = visionConfig(c);
+        WeightMapping m = mapping(prefix(c), cfg);
+        ModelDefinition.Builder d = ModelDefinition.builder(name(),
+                        prefix(c).isEmpty() ? "OpenGVLab InternVisionModel" : "OpenGVLab InternVL chat (vision_model)")
+                .vision(cfg, m)
+                // InternVL's eval transform (exact bicubic resize, ImageNet mean and std), or its dynamic tiling
+                .preprocessing(o -> o.tiles() <= 1
+                        ? ImageTransform.exact(cfg.imageSize(), cfg.imageSize(), ImageTransform.IMAGENET_MEAN,
+                                ImageTransform.IMAGENET_STD)
+                        : new InternVlTiling(cfg.imageSize(), 1, o.tiles(), true));
+        if (hasProjector(c)) {
+            m.ignore("mlp1\\..*");
+            d.visionAssembler((vit, ck, backend, options) -> withProjector(vit, ck, backend, cfg));
+        }
+        return Optional.of(d.build());
     }
 
     /** The architecture from the config; {@code norm_type} absent means RMSNorm, as in the reference code. */
@@ -155,19 +167,8 @@ public final class InternVitFamilyProvider implements ModelFamilyProvider {
         return c.contains("mlp1.0.weight") && c.contains("mlp1.1.weight") && c.contains("mlp1.3.weight");
     }
 
-    @Override
-    public VisionModel loadVision(Checkpoint c, Backend backend, LoadOptions options) {
-        VitConfig cfg = visionConfig(c);
-        WeightMapping m = mapping(prefix(c), cfg);
-        boolean projector = hasProjector(c);
-        if (projector) {
-            m.ignore("mlp1\\..*");
-        }
-        var weights = m.bind(c, VisionTransformer.parameterShapes(cfg), options.strict(), c.dir().toString());
-        VisionTransformer vit = VisionTransformer.load(cfg, weights, backend);
-        if (!projector) {
-            return vit;
-        }
+    /** InternVL's projector ({@code mlp1.*}) on the tower, fed from the configured layer. */
+    private static VisionModel withProjector(VisionTransformer vit, Checkpoint c, Backend backend, VitConfig cfg) {
         try {
             long[] fc1 = c.info("mlp1.1.weight").shape();
             Map<String, long[]> shapes = new LinkedHashMap<>();
@@ -195,21 +196,5 @@ public final class InternVitFamilyProvider implements ModelFamilyProvider {
             vit.close();
             throw e;
         }
-    }
-
-    /** InternVL's eval transform: exact resize to the model size (bicubic), ImageNet mean and std. */
-    @Override
-    public ImagePreprocessor imagePreprocessor(Checkpoint c) {
-        int size = visionConfig(c).imageSize();
-        return ImageTransform.exact(size, size, ImageTransform.IMAGENET_MEAN, ImageTransform.IMAGENET_STD);
-    }
-
-    /** With {@code tiles > 1}: InternVL's dynamic tiling, 1 to {@code tiles} tiles plus a thumbnail. */
-    @Override
-    public ImagePreprocessor imagePreprocessor(Checkpoint c, PreprocessOptions options) {
-        if (options.tiles() <= 1) {
-            return imagePreprocessor(c);
-        }
-        return new InternVlTiling(visionConfig(c).imageSize(), 1, options.tiles(), true);
     }
 }

@@ -77,7 +77,7 @@ class InternVlTest {
             assertEquals("OpenGVLab InternVL chat (vision_model)", m.format());
             check(InternVlProjector.pixelShuffle(b.ops(), b.fromHost(io.read("pixel_shuffle_test.input"))).toHost(),
                     io.read("pixel_shuffle_test.output"), "pixel shuffle");
-            try (VisionModel model = m.family().loadVision(ckpt, b, LoadOptions.STRICT)) {
+            try (VisionModel model = m.definition().loadVision(ckpt, b, LoadOptions.STRICT)) {
                 long live = b.liveTensors();
                 try (Tensor px = b.fromHost(io.read("pixel_values"));
                      VisionOutput out = model.forward(px, ForwardOptions.DEFAULT)) {

@@ -3,27 +3,20 @@ package dev.visiontower.models.siglip;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.auto.service.AutoService;
 import dev.visiontower.api.Activation;
-import dev.visiontower.api.Backend;
 import dev.visiontower.api.CheckpointException;
 import dev.visiontower.api.checkpoint.Checkpoint;
 import dev.visiontower.api.checkpoint.WeightMapping;
 import dev.visiontower.api.image.ImagePreprocessor;
 import dev.visiontower.api.image.ImageTransform;
-import dev.visiontower.api.Tensor;
-import dev.visiontower.api.nn.ContrastiveHead;
 import dev.visiontower.api.nn.Pooling;
 import dev.visiontower.api.nn.TextConfig;
-import dev.visiontower.api.nn.TextModel;
-import dev.visiontower.api.nn.TextTransformer;
-import dev.visiontower.api.text.Tokenizer;
-import dev.visiontower.api.train.TrainableDualEncoder;
-import dev.visiontower.api.nn.VisionModel;
-import dev.visiontower.api.nn.VisionTransformer;
 import dev.visiontower.api.nn.VitConfig;
 import dev.visiontower.api.nn.VitPresets;
-import dev.visiontower.api.spi.LoadOptions;
+import dev.visiontower.api.spi.ModelDefinition;
 import dev.visiontower.api.spi.ModelFamilyProvider;
+import dev.visiontower.api.spi.ModelRecipe;
 
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -67,19 +60,41 @@ public final class SiglipFamilyProvider implements ModelFamilyProvider {
         return null;
     }
 
+    private static boolean recognized(Checkpoint c) {
+        return isSiglipConfig(c.config()) && prefix(c) != null;
+    }
+
     @Override
-    public Optional<String> recognize(Checkpoint c) {
-        if (!isSiglipConfig(c.config()) || prefix(c) == null) {
+    public Optional<ModelDefinition> recognize(Checkpoint c) {
+        if (!recognized(c)) {
             return Optional.empty();
         }
         JsonNode arch = c.config().path("architectures");
-        return Optional.of("Hugging Face " + (arch.size() > 0 ? arch.get(0).asText() : "SigLIP"));
+        VitConfig vision = visionConfig(c);
+        ModelDefinition.Builder d = ModelDefinition.builder(name(),
+                        "Hugging Face " + (arch.size() > 0 ? arch.get(0).asText() : "SigLIP"))
+                .vision(vision, mapping(prefix(c), vision))
+                .preprocessor(() -> preprocessor(c, vision));
+        if (c.contains(TEXT + "embeddings.token_embedding.weight")) {
+            TextConfig text = textConfig(c);
+            d.text(text, textMapping(text)).tokenizer(() -> SiglipTokenizer.find(c.dir(), text.contextLength()));
+            if (c.contains("logit_scale") && c.contains("logit_bias")) {
+                d.head(Map.of("logit_scale", "logit_scale", "logit_bias", "logit_bias"),
+                        (backend, p) -> new SiglipHead(backend, p.get("logit_scale"), p.get("logit_bias")));
+            }
+        }
+        return Optional.of(d.build());
+    }
+
+    @Override
+    public Optional<ModelRecipe> recipe() {
+        return Optional.of(new SiglipRecipe());
     }
 
     /** The vision tower's architecture from {@code config.json}. */
     public static VitConfig visionConfig(Checkpoint c) {
         JsonNode root = c.config();
-        if (!isSiglipConfig(root) || prefix(c) == null) {
+        if (!recognized(c)) {
             throw new CheckpointException(c.dir() + ": not a SigLIP checkpoint");
         }
         JsonNode v = root.has("vision_config") ? root.get("vision_config") : root;
@@ -127,14 +142,6 @@ public final class SiglipFamilyProvider implements ModelFamilyProvider {
         return m;
     }
 
-    @Override
-    public VisionModel loadVision(Checkpoint c, Backend backend, LoadOptions options) {
-        VitConfig cfg = visionConfig(c);
-        var weights = mapping(prefix(c), cfg).bind(c, VisionTransformer.parameterShapes(cfg), options.strict(),
-                c.dir().toString());
-        return VisionTransformer.load(cfg, weights, backend);
-    }
-
     private static final String TEXT = "text_model.";
 
     /** The text tower's architecture: no causal mask, last-position pooling, biased {@code head}. */
@@ -164,95 +171,12 @@ public final class SiglipFamilyProvider implements ModelFamilyProvider {
         return m;
     }
 
-    @Override
-    public Optional<TextModel> loadText(Checkpoint c, Backend backend, LoadOptions options) {
-        if (recognize(c).isEmpty() || !c.contains(TEXT + "embeddings.token_embedding.weight")) {
-            return Optional.empty();
-        }
-        TextConfig cfg = textConfig(c);
-        var weights = textMapping(cfg).bind(c, TextTransformer.parameterShapes(cfg), options.strict(),
-                c.dir().toString());
-        return Optional.of(TextTransformer.load(cfg, weights, backend));
-    }
-
-    @Override
-    public Optional<Tokenizer> tokenizer(Checkpoint c) {
-        if (recognize(c).isEmpty() || !c.contains(TEXT + "embeddings.token_embedding.weight")) {
-            return Optional.empty();
-        }
-        return SiglipTokenizer.find(c.dir(), textConfig(c).contextLength());
-    }
-
-    @Override
-    public Optional<ContrastiveHead> loadHead(Checkpoint c, Backend backend) {
-        if (recognize(c).isEmpty() || !c.contains("logit_scale") || !c.contains("logit_bias")) {
-            return Optional.empty();
-        }
-        Tensor scale = backend.parameter("logit_scale", c.read("logit_scale").reshape());
-        try {
-            return Optional.of(new SiglipHead(backend, scale, backend.parameter("logit_bias", c.read("logit_bias").reshape())));
-        } catch (RuntimeException e) {
-            scale.close();
-            throw e;
-        }
-    }
-
-    @Override
-    public Optional<TrainableDualEncoder> loadForTraining(Checkpoint c, Backend backend) {
-        if (recognize(c).isEmpty() || !c.contains(TEXT + "embeddings.token_embedding.weight")
-                || !c.contains("logit_scale") || !c.contains("logit_bias")) {
-            return Optional.empty();
-        }
-        VitConfig vc = visionConfig(c);
-        WeightMapping vm = mapping(prefix(c), vc);
-        TextConfig tc = textConfig(c);
-        WeightMapping tm = textMapping(tc);
-        String where = c.dir().toString();
-        VisionTransformer vision = VisionTransformer.load(vc, vm.bind(c, VisionTransformer.parameterShapes(vc), true,
-                where), backend);
-        TextTransformer text = null;
-        try {
-            text = TextTransformer.load(tc, tm.bind(c, TextTransformer.parameterShapes(tc), true, where), backend);
-            ContrastiveHead head = loadHead(c, backend).orElseThrow();
-            return Optional.of(new TrainableDualEncoder(vision, vm, text, tm, head,
-                    java.util.Map.of("logit_scale", "logit_scale", "logit_bias", "logit_bias"), c));
-        } catch (RuntimeException e) {
-            vision.close();
-            if (text != null) {
-                text.close();
-            }
-            throw e;
-        }
-    }
-
-    /** A new SigLIP checkpoint with seeded random towers, {@code logit_scale = ln 10}, {@code logit_bias = -10}. */
-    @Override
-    public void writeInitialCheckpoint(java.nio.file.Path dir, JsonNode modelConfig, long seed) {
-        SiglipModelFactory.write(dir, modelConfig, seed);
-    }
-
-    /** Writes {@code spiece.model} for the captions (see {@link SentencePieceWriter}). */
-    @Override
-    public Optional<java.util.Map<String, Integer>> writeCaptionTokenizer(java.nio.file.Path dir,
-                                                                         java.util.List<String> captions) {
-        SentencePieceWriter w = new SentencePieceWriter(captions);
-        try {
-            java.nio.file.Files.createDirectories(dir);
-            java.nio.file.Files.write(dir.resolve("spiece.model"), w.toBytes());
-        } catch (java.io.IOException e) {
-            throw new dev.visiontower.api.InvalidInputException(dir + ": cannot write spiece.model: " + e.getMessage(),
-                    e);
-        }
-        return Optional.of(java.util.Map.of("vocab_size", w.size(), "pad_token_id", 1, "eos_token_id", 1));
-    }
-
-    @Override
-    public ImagePreprocessor imagePreprocessor(Checkpoint c) {
+    private static ImagePreprocessor preprocessor(Checkpoint c, VitConfig vision) {
         JsonNode pre = c.json("preprocessor_config.json");
         if (pre != null) {
             return ImageTransform.fromHuggingFace(pre, c.dir().resolve("preprocessor_config.json").toString());
         }
-        int size = visionConfig(c).imageSize();
+        int size = vision.imageSize();
         return ImageTransform.exact(size, size, HALF, HALF);
     }
 }

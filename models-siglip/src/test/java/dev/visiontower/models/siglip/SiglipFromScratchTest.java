@@ -62,9 +62,9 @@ class SiglipFromScratchTest {
                 .put("num_attention_heads", 2).put("max_position_embeddings", 8).put("vocab_size", w.size())
                 .put("projection_size", 32);
         Path dir = tmp.resolve("new");
-        new SiglipFamilyProvider().writeInitialCheckpoint(dir, cfg, 3);
-        Map<String, Integer> entries = new SiglipFamilyProvider().writeCaptionTokenizer(dir,
-                List.of("a red circle", "a blue square")).orElseThrow();
+        dev.visiontower.api.train.NewModel.write(new SiglipFamilyProvider(), dir, cfg, 3, Map.of());
+        Map<String, Integer> entries = new SiglipFamilyProvider().recipe().orElseThrow()
+                .writeCaptionTokenizer(dir, List.of("a red circle", "a blue square"));
         assertEquals(w.size(), entries.get("vocab_size"));
         assertTrue(Files.isRegularFile(dir.resolve("spiece.model")));
         try (Checkpoint c = Checkpoint.open(dir); Backend b = Backends.open("libtorch", Device.CPU)) {
@@ -74,15 +74,16 @@ class SiglipFromScratchTest {
             assertEquals(3 * 32, c.read("vision_model.head.attention.in_proj_weight").shape()[0], "packed q, k, v");
             assertArrayEquals(new long[] {1, 1, 32}, c.read("vision_model.head.probe").shape(), "as SiglipModel has it");
             assertArrayEquals(new long[] {16, 32}, c.read("vision_model.embeddings.position_embedding.weight").shape());
-            try (TrainableDualEncoder m = Models.detect(c).family().loadForTraining(c, b).orElseThrow()) {
+            try (TrainableDualEncoder m = Models.detect(c).definition().loadForTraining(c, b)) {
                 assertTrue(m.parameters().size() > 20);
             }
-            assertTrue(Models.detect(c).family().tokenizer(c).isPresent());
+            assertTrue(Models.detect(c).definition().tokenizer().isPresent());
         }
         // the text head must project to the vision width
         ((ObjectNode) cfg.get("text_config")).put("projection_size", 16);
         assertThrows(dev.visiontower.api.InvalidInputException.class,
-                () -> new SiglipFamilyProvider().writeInitialCheckpoint(tmp.resolve("bad"), cfg, 3));
+                () -> dev.visiontower.api.train.NewModel.write(new SiglipFamilyProvider(), tmp.resolve("bad"), cfg, 3,
+                        Map.of()));
     }
 
     /** Same config as the golden siglip_full model (made by transformers): the same tensor names and shapes. */
@@ -91,7 +92,7 @@ class SiglipFromScratchTest {
         Path golden = SiglipLossTest.golden("siglip_full");
         Path dir = tmp.resolve("like-golden");
         try (Checkpoint g = Checkpoint.open(golden)) {
-            new SiglipFamilyProvider().writeInitialCheckpoint(dir, g.config(), 11);
+            dev.visiontower.api.train.NewModel.write(new SiglipFamilyProvider(), dir, g.config(), 11, Map.of());
             try (Checkpoint c = Checkpoint.open(dir)) {
                 java.util.Set<String> want = new java.util.TreeSet<>(g.names());
                 want.removeIf(n -> n.endsWith("position_ids"));

@@ -56,7 +56,7 @@ class SiglipTrainStepTest {
         try (Backend b = Backends.open("libtorch", Device.CPU);
              Checkpoint ckpt = Checkpoint.open(golden);
              Safetensors io = Safetensors.open(SiglipLossTest.golden("train_step_siglip").resolve("io.safetensors"));
-             TrainableDualEncoder model = Models.detect(ckpt).family().loadForTraining(ckpt, b).orElseThrow()) {
+             TrainableDualEncoder model = Models.detect(ckpt).definition().loadForTraining(ckpt, b)) {
             ContrastiveTrainer trainer = new ContrastiveTrainer(model, b, AdamW.Betas.CLIP, 0.2)
                     .gradientCheckpointing(checkpointing);
             HostTensor px = io.read("pixel_values");

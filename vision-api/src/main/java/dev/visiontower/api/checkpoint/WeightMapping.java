@@ -74,6 +74,13 @@ public final class WeightMapping {
         return this;
     }
 
+    /** These exact checkpoint names are expected and skipped (tensors another part of the model reads). */
+    public WeightMapping ignoreNames(java.util.Collection<String> names) {
+        Set<String> set = Set.copyOf(names);
+        ignored.add(set::contains);
+        return this;
+    }
+
     private WeightMapping add(Rule r) {
         if (rules.put(r.canonical(), r) != null) {
             throw new IllegalStateException("two rules for " + r.canonical());

@@ -32,12 +32,23 @@ public final class CheckpointWriter {
      * (name to bytes), replacing {@code dir} atomically as a whole.
      */
     public static void write(Path dir, Path like, Map<String, HostTensor> weights, Map<String, byte[]> extra) {
+        write(dir, like, List.of(), weights, extra);
+    }
+
+    /**
+     * As {@link #write(Path, Path, Map, Map)}, also copying the files {@code sideFiles} names (a family's own
+     * tokenizer or config files, see {@link dev.visiontower.api.spi.ModelDefinition#files()}).
+     */
+    public static void write(Path dir, Path like, List<String> sideFiles, Map<String, HostTensor> weights,
+                             Map<String, byte[]> extra) {
         Path abs = dir.toAbsolutePath();
         try {
             Files.createDirectories(abs.getParent());
             Path tmp = AtomicFiles.newSiblingDirectory(abs);
             try {
-                for (String f : SIDE_FILES) {
+                java.util.Set<String> copy = new java.util.LinkedHashSet<>(SIDE_FILES);
+                copy.addAll(sideFiles);
+                for (String f : copy) {
                     Path src = like.resolve(f);
                     if (Files.isRegularFile(src) && !extra.containsKey(f)) {
                         Files.copy(src, tmp.resolve(f));

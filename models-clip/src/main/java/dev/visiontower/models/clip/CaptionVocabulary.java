@@ -1,4 +1,4 @@
-package dev.visiontower.cli;
+package dev.visiontower.models.clip;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

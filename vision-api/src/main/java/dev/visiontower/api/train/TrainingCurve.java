@@ -1,4 +1,4 @@
-package dev.visiontower.cli;
+package dev.visiontower.api.train;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -13,8 +13,36 @@ import java.util.List;
 import java.util.Locale;
 
 /** A PNG with the training loss per step and the held-out zero-shot accuracy per epoch. */
-final class Curve {
-    private Curve() {
+final class TrainingCurve {
+    private TrainingCurve() {
+    }
+
+    /**
+     * The curves of a run's {@code metrics.jsonl} lines as a PNG, or null where the runtime has no
+     * {@code java.desktop} (a trimmed runtime trains without the picture).
+     */
+    static byte[] pngOrNull(List<String> metrics) {
+        List<double[]> loss = new java.util.ArrayList<>();
+        List<double[]> accuracy = new java.util.ArrayList<>();
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String line : metrics) {
+            com.fasterxml.jackson.databind.JsonNode o;
+            try {
+                o = json.readTree(line);
+            } catch (IOException e) {
+                continue; // a damaged line of an earlier run loses its point, not the run
+            }
+            if (o.has("loss")) {
+                loss.add(new double[] {o.get("step").asDouble(), o.get("loss").asDouble()});
+            } else if (o.path("heldout_zero_shot_accuracy").isNumber()) {
+                accuracy.add(new double[] {o.get("epoch").asDouble(), o.get("heldout_zero_shot_accuracy").asDouble()});
+            }
+        }
+        try {
+            return png(loss, accuracy);
+        } catch (LinkageError | IOException e) {
+            return null;
+        }
     }
 
     static byte[] png(List<double[]> loss, List<double[]> accuracy) throws IOException {
