@@ -14,11 +14,15 @@
  *   <li>{@code pipeline}: {@code true} (default) to use the cp.async-pipelined tensor-core kernels where a product's
  *       layout allows, {@code false} for the simpler ones (for comparison).</li>
  *   <li>{@code tile}: {@code mma} (default: mma.sync with ldmatrix, 128 x 128 tiles of 4 warps), {@code narrow}
- *       (WMMA 128 x 128) or {@code wide} (WMMA 128 x 256) kernels for pipelined 16-bit products.</li>
+ *       (WMMA 128 x 128), {@code wide} (WMMA 128 x 256) kernels for pipelined 16-bit products, or {@code wgmma}
+ *       (Hopper warpgroup MMA; written and tested on the warp emulator, not yet run on a GPU).</li>
  *   <li>{@code block}: {@code fused} (default) runs bfloat16/float16 transformer blocks (no q/k norm, head size 64 or
  *       128) as a few kernels with fused epilogues and no permutes; {@code ops} composes them from operations.</li>
  *   <li>{@code attention}: {@code fused} (default) runs bfloat16/float16 attention with head size 64 or 128 as one
- *       FlashAttention-style kernel; {@code unfused} materialises the scores (float32 always does).</li>
+ *       FlashAttention-style kernel; {@code flash2} a register-resident variant of it (not yet run on a GPU);
+ *       {@code unfused} materialises the scores (float32 always does).</li>
+ *   <li>{@code norm}: {@code block} (default) one thread block per row for LayerNorm/RMSNorm, {@code warp} one warp
+ *       per row where rows hold 128 to 1024 values in multiples of 128 (not yet run on a GPU).</li>
  * </ul>
  * The natives of JCuda are extracted to {@code java.io.tmpdir} before the first load, which is what makes them
  * loadable from the module path (see {@code JCudaNatives}).

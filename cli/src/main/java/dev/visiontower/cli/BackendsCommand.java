@@ -3,6 +3,7 @@ package dev.visiontower.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.visiontower.api.Backends;
+import dev.visiontower.api.spi.OptionSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -42,6 +43,16 @@ final class BackendsCommand implements Callable<Integer> {
                 m.put("capabilities", new TreeSet<>(i.capabilities().stream().map(c -> c.name().toLowerCase(java.util.Locale.ROOT))
                         .collect(Collectors.toList())));
                 m.put("cpu", dev.visiontower.api.spi.CpuFeatures.current().toString());
+                List<Map<String, Object>> options = new ArrayList<>();
+                for (OptionSpec o : i.provider().options()) {
+                    Map<String, Object> om = new LinkedHashMap<>();
+                    om.put("name", o.name());
+                    om.put("values", o.accepted());
+                    om.put("default", o.defaultValue());
+                    om.put("description", o.description());
+                    options.add(om);
+                }
+                m.put("options", options);
                 rows.add(m);
             }
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows));
@@ -62,6 +73,18 @@ final class BackendsCommand implements Callable<Integer> {
                 i.availability().reason()});
         }
         Table.print(out, rows);
+        List<String[]> opts = new ArrayList<>();
+        opts.add(new String[] {"BACKEND", "OPTION (--option KEY=VALUE)", "VALUES", "DEFAULT"});
+        for (Backends.Info i : all) {
+            for (OptionSpec o : i.provider().options()) {
+                opts.add(new String[] {i.name(), o.name(), o.accepted(), o.defaultValue()});
+            }
+        }
+        if (opts.size() > 1) {
+            out.println();
+            Table.print(out, opts);
+            out.println("(a key may carry a backend's name, e.g. onnx.fusions=none, to apply to that backend only)");
+        }
         out.println("CPU: " + dev.visiontower.api.spi.CpuFeatures.current()
                 + " (each engine picks its kernels from these; the reasons above name what they chose where known)");
         return 0;

@@ -198,6 +198,26 @@ class CliTest {
     }
 
     @Test
+    void backendOptionsAreCheckedAgainstWhatEachBackendDeclares() {
+        String img = golden("preprocess").resolve("img_shapes.png").toString();
+        String out = tmp.resolve("o.npy").toString();
+        assertCleanError(run("embed", "--backend", "onnx", "--option", "fusion=none", img, "--output", out),
+                "backend 'onnx' has no option 'fusion'", "fusions=all|none|attention,skip_layer_norm,bias_gelu",
+                "spin=true|false");
+        assertCleanError(run("embed", "--backend", "onnx", "--option", "fusions=attention,bogus", img, "--output",
+                out), "option fusions: unknown item 'bogus'");
+        assertCleanError(run("embed", "--backend", "libtorch", "--option", "attention=flash", img, "--output", out),
+                "option attention=flash is not allowed, expected one of [sdpa, onednn]");
+        // a key carrying another backend's name is left to that backend; one carrying this backend's name is its own
+        Result r = run("embed", "--backend", "libtorch", "--option", "onnx.fusions=none", "--option",
+                "libtorch.onednn=false", img, "--output", out);
+        assertEquals(0, r.code(), r.err());
+        r = run("backends");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("fusions") && r.out().contains("int8.activations"), r.out());
+    }
+
+    @Test
     void verboseShowsTheStackTrace() {
         Result r = run("embed", "--verbose", "--backend", "nosuch", "x.png", "--output", "o.npy");
         assertEquals(2, r.code());

@@ -4,11 +4,15 @@ import dev.visiontower.api.spi.Availability;
 import dev.visiontower.api.spi.BackendOptions;
 import dev.visiontower.api.spi.BackendProvider;
 import dev.visiontower.api.spi.Capability;
+import dev.visiontower.api.spi.OptionSpec;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -131,7 +135,41 @@ public final class Backends {
             throw new BackendUnavailableException("backend '" + info.name() + "' has no device "
                     + options.device() + "; devices here: " + info.availability().devices());
         }
-        return info.provider().open(options);
+        return info.provider().open(options.withExtra(checkedOptions(info.provider(), options.extra())));
+    }
+
+    /**
+     * The options {@code provider} gets from {@code extra}: keys prefixed with its name ({@code onnx.fusions}) lose the
+     * prefix, keys prefixed with another backend's name are left out, every other key must be one it declares and
+     * its value one of the declared values.
+     *
+     * @throws InvalidInputException for an unknown key or value, listing what the backend accepts
+     */
+    public static Map<String, String> checkedOptions(BackendProvider provider, Map<String, String> extra) {
+        Map<String, OptionSpec> declared = new LinkedHashMap<>();
+        provider.options().forEach(o -> declared.put(o.name(), o));
+        Set<String> others = new HashSet<>();
+        ServiceLoader.load(BackendProvider.class).forEach(p -> others.add(p.name()));
+        others.remove(provider.name());
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : extra.entrySet()) {
+            String key = e.getKey().trim();
+            int dot = key.indexOf('.');
+            if (dot > 0 && key.substring(0, dot).equals(provider.name())) {
+                key = key.substring(dot + 1);
+            } else if (dot > 0 && others.contains(key.substring(0, dot))) {
+                continue; // meant for another backend
+            }
+            OptionSpec spec = declared.get(key);
+            if (spec == null) {
+                throw new InvalidInputException("backend '" + provider.name() + "' has no option '" + e.getKey()
+                        + "', expected one of " + (declared.isEmpty() ? "(none: it takes no options)"
+                        : declared.values().stream().map(o -> o.name() + "=" + o.accepted())
+                        .collect(Collectors.joining(", ", "[", "]"))));
+            }
+            out.put(key, spec.check(provider.name(), e.getValue()));
+        }
+        return out;
     }
 
     private static String describe(List<Info> all) {

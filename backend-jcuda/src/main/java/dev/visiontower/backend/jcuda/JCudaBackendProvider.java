@@ -9,6 +9,7 @@ import dev.visiontower.api.spi.Availability;
 import dev.visiontower.api.spi.BackendOptions;
 import dev.visiontower.api.spi.BackendProvider;
 import dev.visiontower.api.spi.Capability;
+import dev.visiontower.api.spi.OptionSpec;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -94,6 +95,25 @@ public final class JCudaBackendProvider implements BackendProvider {
             v = System.getProperty("visiontower.jcuda." + key);
         }
         return v == null ? def : v.trim().toLowerCase(Locale.ROOT);
+    }
+
+    /** The options of the module documentation; {@code visiontower.jcuda.<key>} system properties set them too. */
+    @Override
+    public List<OptionSpec> options() {
+        return List.of(
+                OptionSpec.choice("gemm", "auto", "matrix products: cuBLAS if it loads, else own kernels", "auto",
+                        "cublas", "own"),
+                OptionSpec.bool("tf32", false, "float32 products on TF32 tensor cores"),
+                OptionSpec.choice("kernels", "auto", "kernel source: shipped machine code, PTX or NVRTC", "auto",
+                        "ptx", "nvrtc"),
+                OptionSpec.bool("pipeline", true, "cp.async-pipelined tensor-core kernels where the layout allows"),
+                OptionSpec.choice("tile", "mma", "kernels of pipelined 16-bit products", "mma", "wgmma", "narrow",
+                        "wide"),
+                OptionSpec.choice("block", "fused", "16-bit transformer blocks as a few fused kernels, or composed of "
+                        + "operations", "fused", "ops"),
+                OptionSpec.choice("attention", "fused", "16-bit attention kernel", "fused", "flash2", "unfused"),
+                OptionSpec.choice("norm", "block", "LayerNorm/RMSNorm: a thread block or a warp per row", "block",
+                        "warp"));
     }
 
     @Override

@@ -8,6 +8,7 @@ import dev.visiontower.api.spi.Availability;
 import dev.visiontower.api.spi.BackendOptions;
 import dev.visiontower.api.spi.BackendProvider;
 import dev.visiontower.api.spi.Capability;
+import dev.visiontower.api.spi.OptionSpec;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -69,6 +70,19 @@ public final class TorchBackendProvider implements BackendProvider {
         }
         String m = c.getMessage();
         return c.getClass().getSimpleName() + (m == null ? "" : ": " + m.lines().findFirst().orElse(""));
+    }
+
+    @Override
+    public List<OptionSpec> options() {
+        return List.of(
+                OptionSpec.bool(TorchBackend.ONEDNN_OPTION, true, "CPU transformer blocks and weight products on "
+                        + "oneDNN 3.11 (packed weights, fused epilogues); false: libtorch's own kernels"),
+                OptionSpec.choice(TorchBackend.ATTENTION_OPTION, "sdpa", "attention in oneDNN blocks: libtorch's "
+                        + "fused scaled-dot-product attention, or two oneDNN products around a softmax", "sdpa",
+                        "onednn"),
+                OptionSpec.choice(TorchBackend.INT8_ACTIVATIONS_OPTION, "bfloat16 where the CPU has native "
+                        + "bfloat16, else float32", "type of the activations between int8 products", "bfloat16",
+                        "float32"));
     }
 
     @Override

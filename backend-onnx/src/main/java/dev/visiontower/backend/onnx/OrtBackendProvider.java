@@ -9,6 +9,7 @@ import dev.visiontower.api.spi.Availability;
 import dev.visiontower.api.spi.BackendOptions;
 import dev.visiontower.api.spi.BackendProvider;
 import dev.visiontower.api.spi.Capability;
+import dev.visiontower.api.spi.OptionSpec;
 
 import java.util.EnumSet;
 import java.util.List;
@@ -72,6 +73,15 @@ public final class OrtBackendProvider implements BackendProvider {
         return Availability.available("ONNX Runtime " + e.getVersion() + ", CPU execution provider; int8 weights in "
                 + (ProductWeight.INT8_RANGE == 127 ? "8 bits (the CPU has VNNI)" : "7 bits (no VNNI: u8 x s8 products "
                 + "could saturate)"), List.of(Device.CPU));
+    }
+
+    @Override
+    public List<OptionSpec> options() {
+        return List.of(
+                OptionSpec.list(OrtBackend.FUSIONS_OPTION, "all", "ONNX Runtime's transformer operators in the "
+                        + "blocks", "attention", "skip_layer_norm", "bias_gelu"),
+                OptionSpec.bool(OrtBackend.SPIN_OPTION, false, "intra-op threads spin between operators instead of "
+                        + "sleeping"));
     }
 
     @Override

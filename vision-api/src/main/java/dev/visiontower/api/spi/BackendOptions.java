@@ -13,7 +13,8 @@ import java.util.Map;
  *                matrix products on float32 tensors (see {@link DType#INT8}); host data is converted on upload and
  *                back to float32 on download
  * @param threads intra-op threads (0 = the engine's default)
- * @param extra   engine-specific settings, documented by each backend
+ * @param extra   engine-specific settings, declared by each backend ({@link BackendProvider#options()}); a key may
+ *                be prefixed with a backend's name ({@code onnx.fusions}) to apply to that backend only
  */
 public record BackendOptions(Device device, DType dtype, int threads, Map<String, String> extra) {
 
@@ -43,6 +44,10 @@ public record BackendOptions(Device device, DType dtype, int threads, Map<String
 
     public BackendOptions withDType(DType t) {
         return new BackendOptions(device, t, threads, extra);
+    }
+
+    public BackendOptions withExtra(Map<String, String> e) {
+        return new BackendOptions(device, dtype, threads, e);
     }
 
     public BackendOptions withThreads(int n) {

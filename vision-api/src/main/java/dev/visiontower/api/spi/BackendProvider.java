@@ -25,6 +25,18 @@ public interface BackendProvider {
     /** Checks whether the backend can run here. Called at most once per provider instance by the library. */
     Availability probe();
 
-    /** Opens a backend; throws {@link dev.visiontower.api.BackendUnavailableException} if it cannot. */
+    /**
+     * The backend-specific options ({@link BackendOptions#extra()}) this backend reads. Keys it does not declare and
+     * values outside the declared ones are refused by {@link dev.visiontower.api.Backends#open} before
+     * {@link #open} is called, so a typo never goes unnoticed.
+     */
+    default java.util.List<OptionSpec> options() {
+        return java.util.List.of();
+    }
+
+    /**
+     * Opens a backend; throws {@link dev.visiontower.api.BackendUnavailableException} if it cannot. The options'
+     * {@code extra} holds only declared keys, values checked and in lower case.
+     */
     Backend open(BackendOptions options);
 }
