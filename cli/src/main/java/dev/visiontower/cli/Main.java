@@ -17,6 +17,8 @@ public final class Main {
 
     /** Exit code for bad input (files, shapes, options, unavailable backends). */
     static final int EXIT_BAD_INPUT = 2;
+    /** A native allocation failed (host or device memory). */
+    static final int EXIT_OUT_OF_MEMORY = 3;
 
     public static void main(String[] args) {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
@@ -30,6 +32,14 @@ public final class Main {
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, line, parse) -> {
             boolean showTrace = VerboseOption.given(parse);
+            if (ex instanceof dev.visiontower.api.OutOfMemoryException) {
+                err.println("visiontower: out of memory: " + ex.getMessage()
+                        + " (try a smaller --batch, --dtype bfloat16, or another device)");
+                if (showTrace) {
+                    ex.printStackTrace(err);
+                }
+                return EXIT_OUT_OF_MEMORY;
+            }
             if (ex instanceof VisionTowerException) {
                 err.println("visiontower: error: " + ex.getMessage());
                 if (showTrace) {

@@ -18,6 +18,9 @@ import dev.visiontower.api.nn.NormKind;
 import dev.visiontower.api.nn.Parameters;
 import dev.visiontower.api.nn.VisionModel;
 import dev.visiontower.api.nn.VisionOutput;
+import dev.visiontower.api.nn.VisionTransformer;
+import dev.visiontower.api.nn.VitConfig;
+import dev.visiontower.api.nn.RandomWeights;
 import dev.visiontower.api.spi.BackendOptions;
 import dev.visiontower.api.spi.LoadOptions;
 import dev.visiontower.api.spi.ModelDefinition;
@@ -103,7 +106,8 @@ public final class ConformanceKit {
                 results.add(CheckResult.skip(name, "backend", info.availability().reason()));
             } else {
                 try {
-                    open.put(name, info.provider().open(o.options()));
+                    open.put(name, info.provider().open(o.options().withExtra(
+                            Backends.checkedOptions(info.provider(), o.options().extra()))));
                 } catch (RuntimeException e) {
                     results.add(CheckResult.skip(name, "backend", "cannot open: " + e.getMessage()));
                 }
@@ -112,6 +116,8 @@ public final class ConformanceKit {
         try {
             for (Map.Entry<String, Backend> e : open.entrySet()) {
                 opChecks(e.getKey(), e.getValue());
+                errorChecks(e.getKey(), e.getValue());
+                ownershipChecks(e.getKey(), e.getValue());
                 layerChecks(e.getKey(), e.getValue());
             }
             Map<String, Map<String, Map<String, HostTensor>>> outputs = new LinkedHashMap<>();
@@ -119,6 +125,13 @@ public final class ConformanceKit {
                 for (GoldenCase c : VISION_CASES) {
                     goldenCase(o.golden(), c, open, outputs);
                 }
+            }
+            if (o.golden() != null) {
+                for (String[] c : DUAL_CASES) {
+                    dualEncoderCase(o.golden(), c[0], Boolean.parseBoolean(c[1]), c[2], open);
+                }
+                trainStep(o.golden(), "train_step_clip", "clip_full", open);
+                trainStep(o.golden(), "train_step_siglip", "siglip_full", open);
             }
             for (Path m : o.models()) {
                 pluginModel(m, open, outputs);
@@ -167,6 +180,218 @@ public final class ConformanceKit {
             results.add(new CheckResult(backendName, check, Outcome.FAIL, e.getClass().getSimpleName() + ": "
                     + e.getMessage(), Double.NaN, Double.NaN));
         }
+    }
+
+    /** Dual-encoder golden cases: name, whether the text has an attention mask, io key of the text features. */
+    private static final String[][] DUAL_CASES = {{"clip_full", "true", "text_features"},
+        {"openclip_clip", "false", "text_features"}, {"siglip_full", "false", "text.pooler_output"}};
+
+    /**
+     * Tensor ownership, which every backend must get right: closing twice is harmless, a closed tensor refuses use,
+     * and a forward pass inside a scope leaves nothing behind.
+     */
+    private void ownershipChecks(String name, Backend b) {
+        try {
+            Tensor t = b.fromHost(randn(1, 2, 3));
+            t.close();
+            t.close();
+            results.add(new CheckResult(name, "ownership.closeTwice", Outcome.PASS, "", Double.NaN, Double.NaN));
+            RuntimeException e = thrown(b, k -> t.toHost());
+            boolean ok = e instanceof IllegalStateException;
+            results.add(new CheckResult(name, "ownership.useAfterClose", ok ? Outcome.PASS : Outcome.FAIL,
+                    ok ? e.getMessage() : "expected IllegalStateException, got " + e, Double.NaN, Double.NaN));
+        } catch (RuntimeException e) {
+            results.add(new CheckResult(name, "ownership.closeTwice", Outcome.FAIL, e.toString(), Double.NaN,
+                    Double.NaN));
+        }
+        VitConfig cfg = VitConfig.builder().imageSize(16).patchSize(8).width(16).depth(1).heads(2).mlpWidth(32)
+                .projectionDim(8).build();
+        long before = b.liveTensors();
+        try (VisionModel m = VisionTransformer.load(cfg, RandomWeights.of(cfg, 3), b)) {
+            long loaded = b.liveTensors();
+            try (TensorScope s = b.newScope()) {
+                m.forward(b.fromHost(randn(1, 2, 3, 16, 16)), ForwardOptions.DEFAULT).embedding().toHost();
+            }
+            long after = b.liveTensors();
+            results.add(new CheckResult(name, "ownership.forwardLeavesNothing", after == loaded ? Outcome.PASS
+                    : Outcome.FAIL, (after - loaded) + " tensors left by a forward pass", Double.NaN, Double.NaN));
+        } catch (RuntimeException e) {
+            results.add(new CheckResult(name, "ownership.forwardLeavesNothing", Outcome.FAIL, e.toString(),
+                    Double.NaN, Double.NaN));
+        }
+        long closed = b.liveTensors();
+        results.add(new CheckResult(name, "ownership.modelCloseReleases", closed == before ? Outcome.PASS
+                : Outcome.FAIL, (closed - before) + " tensors left after closing the model", Double.NaN, Double.NaN));
+    }
+
+    /** A dual-encoder golden case: text tower, both embeddings, logits and the family's loss. */
+    private void dualEncoderCase(Path golden, String caseName, boolean mask, String featuresKey,
+                                 Map<String, Backend> open) {
+        Path dir = golden.resolve(caseName);
+        String check = "dual." + caseName;
+        if (!Files.isRegularFile(dir.resolve("io.safetensors"))) {
+            open.keySet().forEach(n -> results.add(CheckResult.skip(n, check, "fixture " + dir + " not present")));
+            return;
+        }
+        for (Map.Entry<String, Backend> e : open.entrySet()) {
+            Backend b = e.getValue();
+            try (Checkpoint ckpt = Checkpoint.open(dir); Safetensors io = Safetensors.open(dir.resolve("io.safetensors"))) {
+                ModelDefinition d;
+                try {
+                    d = Models.detect(ckpt).definition();
+                } catch (RuntimeException ex) {
+                    results.add(CheckResult.skip(e.getKey(), check, "no family on the path loads it: "
+                            + ex.getMessage()));
+                    continue;
+                }
+                try (dev.visiontower.api.nn.TextModel text = d.loadText(ckpt, b, LoadOptions.STRICT).orElseThrow();
+                     VisionModel vision = d.loadVision(ckpt, b, LoadOptions.STRICT);
+                     dev.visiontower.api.nn.ContrastiveHead head = d.loadHead(ckpt, b).orElseThrow();
+                     TensorScope s = b.newScope()) {
+                    Ops ops = b.ops();
+                    Tensor ids = b.fromHost(io.read("input_ids"));
+                    Tensor am = mask ? b.fromHost(io.read("attention_mask")) : null;
+                    dev.visiontower.api.nn.TextOutput t = text.forward(ids, am, false);
+                    Tensor img = ops.l2Normalize(vision.forward(b.fromHost(io.read("pixel_values")),
+                            ForwardOptions.DEFAULT).embedding(), -1, 1e-12);
+                    Tensor txt = ops.l2Normalize(t.textEmbeds(), -1, 1e-12);
+                    Tensor logits = head.logitsPerImage(img, txt);
+                    Map<String, HostTensor> got = new LinkedHashMap<>();
+                    Map<String, HostTensor> want = new LinkedHashMap<>();
+                    got.put("text_features", t.textEmbeds().toHost());
+                    want.put("text_features", io.read(featuresKey));
+                    got.put("text_embeds", txt.toHost());
+                    want.put("text_embeds", io.read("text_embeds"));
+                    compareOutputs(e.getKey(), check, got, want, b.tolerance(), Tolerances.minCosine(b.dtype()));
+                    // logits of a tiny random model are small: their tolerance, not the embeddings' cosine rule
+                    Map<String, HostTensor> gotHead = new LinkedHashMap<>();
+                    Map<String, HostTensor> wantHead = new LinkedHashMap<>();
+                    gotHead.put("logits_per_image", logits.toHost());
+                    wantHead.put("logits_per_image", io.read("logits_per_image"));
+                    gotHead.put("loss", head.loss(img, txt).toHost());
+                    wantHead.put("loss", io.read("loss"));
+                    compareOutputs(e.getKey(), check + ".head", gotHead, wantHead, b.tolerance(),
+                            Double.NEGATIVE_INFINITY);
+                }
+            } catch (dev.visiontower.api.UnsupportedCapabilityException ex) {
+                results.add(new CheckResult(e.getKey(), check, Outcome.UNSUPPORTED, ex.getMessage(), Double.NaN,
+                        Double.NaN));
+            } catch (RuntimeException ex) {
+                results.add(new CheckResult(e.getKey(), check, Outcome.FAIL, ex.getClass().getSimpleName() + ": "
+                        + ex.getMessage(), Double.NaN, Double.NaN));
+            }
+        }
+    }
+
+    /**
+     * The family's loss and every gradient of one training step against torch's, on backends that train (float32
+     * only: gradients at {@code 1e-5 + 1e-4|b|}); others are UNSUPPORTED.
+     */
+    private void trainStep(Path golden, String caseName, String modelCase, Map<String, Backend> open) {
+        Path io = golden.resolve(caseName).resolve("io.safetensors");
+        String check = "train." + caseName;
+        if (!Files.isRegularFile(io)) {
+            open.keySet().forEach(n -> results.add(CheckResult.skip(n, check, "fixture " + io + " not present")));
+            return;
+        }
+        for (Map.Entry<String, Backend> e : open.entrySet()) {
+            Backend b = e.getValue();
+            if (!b.has(dev.visiontower.api.spi.Capability.TRAINING)
+                    || b.dtype() != dev.visiontower.api.DType.FLOAT32) {
+                results.add(new CheckResult(e.getKey(), check, Outcome.UNSUPPORTED, "the backend does not train in "
+                        + b.dtype(), Double.NaN, Double.NaN));
+                continue;
+            }
+            try (Checkpoint ckpt = Checkpoint.open(golden.resolve(modelCase)); Safetensors s = Safetensors.open(io);
+                 dev.visiontower.api.train.TrainableDualEncoder model = Models.detect(ckpt).definition()
+                         .loadForTraining(ckpt, b)) {
+                var trainer = new dev.visiontower.api.train.ContrastiveTrainer(model, b,
+                        dev.visiontower.api.train.AdamW.Betas.CLIP, 0.2);
+                var g = trainer.gradients(s.read("pixel_values"), new dev.visiontower.api.text.Encoding(
+                        s.read("input_ids"), s.names().contains("attention_mask") ? s.read("attention_mask") : null));
+                Tolerance grad = new Tolerance(1e-5, 1e-4);
+                List<String> bad = new ArrayList<>();
+                float wantLoss = s.read("loss").floats()[0];
+                if (Math.abs(g.loss() - wantLoss) > 1e-5 + 1e-4 * Math.abs(wantLoss)) {
+                    bad.add("loss " + g.loss() + " vs " + wantLoss);
+                }
+                int n = 0;
+                for (Map.Entry<String, HostTensor> t : model.toCheckpoint(g.byParameter()).entrySet()) {
+                    Tolerance.Comparison c = grad.compare(t.getValue(), s.read("grad." + t.getKey()));
+                    n++;
+                    if (!c.ok()) {
+                        bad.add(t.getKey() + ": " + c.message());
+                    }
+                }
+                results.add(new CheckResult(e.getKey(), check, bad.isEmpty() ? Outcome.PASS : Outcome.FAIL,
+                        bad.isEmpty() ? "loss and " + n + " gradients" : String.join("; ", bad), Double.NaN,
+                        Double.NaN));
+            } catch (RuntimeException ex) {
+                results.add(new CheckResult(e.getKey(), check, Outcome.FAIL, ex.getClass().getSimpleName() + ": "
+                        + ex.getMessage(), Double.NaN, Double.NaN));
+            }
+        }
+    }
+
+    /**
+     * The same mistake must give the same error on every backend: each bad call is made on the backend and on the
+     * reference, and the exception type and message must be equal (both come from {@code ShapeRules} and
+     * {@code Operands}, before any native work). A backend that lets a native library find the mistake fails here.
+     */
+    private void errorChecks(String name, Backend b) {
+        Map<String, Function<Backend, Object>> calls = new LinkedHashMap<>();
+        calls.put("linear", k -> k.ops().linear(k.fromHost(randn(1, 2, 3)), k.fromHost(randn(1, 4, 5)), null));
+        calls.put("matmul", k -> k.ops().matmul(k.fromHost(randn(1, 2, 3)), k.fromHost(randn(1, 4, 5))));
+        calls.put("add", k -> k.ops().add(k.fromHost(randn(1, 2, 3)), k.fromHost(randn(1, 4))));
+        calls.put("attention", k -> k.ops().attention(k.fromHost(randn(1, 1, 2, 3, 4)),
+                k.fromHost(randn(1, 1, 2, 3, 5)), k.fromHost(randn(1, 1, 2, 3, 4)), null, false, 0.5));
+        calls.put("reshape", k -> k.ops().reshape(k.fromHost(randn(1, 2, 3)), 4, 2));
+        calls.put("permute", k -> k.ops().permute(k.fromHost(randn(1, 2, 3)), 0, 0));
+        calls.put("narrow", k -> k.ops().narrow(k.fromHost(randn(1, 2, 3)), 1, 2, 2));
+        calls.put("concat", k -> k.ops().concat(List.of(k.fromHost(randn(1, 2, 3)), k.fromHost(randn(1, 2, 4))), 0));
+        calls.put("expand", k -> k.ops().expand(k.fromHost(randn(1, 2, 3)), 4, 3));
+        calls.put("patchEmbed", k -> k.ops().patchEmbed(k.fromHost(randn(1, 1, 2, 8, 8)),
+                k.fromHost(randn(1, 4, 3, 4, 4)), null, 4));
+        calls.put("layerNorm", k -> k.ops().layerNorm(k.fromHost(randn(1, 2, 3)), k.fromHost(randn(1, 4)),
+                k.fromHost(randn(1, 4)), 1e-5));
+        calls.put("softmax", k -> k.ops().softmax(k.fromHost(randn(1, 2, 3)), 5));
+        calls.put("diagonal", k -> k.ops().diagonal(k.fromHost(randn(1, 2, 3))));
+        calls.put("gatherRows", k -> k.ops().gatherRows(k.fromHost(randn(1, 2, 3, 4)),
+                k.fromHost(HostTensor.ofLongs(new long[] {0, 1, 2}, 3))));
+        for (Map.Entry<String, Function<Backend, Object>> c : calls.entrySet()) {
+            String check = "error." + c.getKey();
+            RuntimeException want = thrown(reference, c.getValue());
+            RuntimeException got = thrown(b, c.getValue());
+            sameError(name, check, got, want);
+        }
+        // a tensor of another backend
+        try (TensorScope s1 = b.newScope(); TensorScope s2 = reference.newScope()) {
+            Tensor foreign = reference.fromHost(randn(1, 2, 3));
+            RuntimeException got = thrown(b, k -> k.ops().add(k.fromHost(randn(1, 2, 3)), foreign));
+            sameError(name, "error.foreignTensor", got,
+                    new IllegalArgumentException(dev.visiontower.api.spi.Operands.foreign(b, foreign)));
+        }
+    }
+
+    private static RuntimeException thrown(Backend k, Function<Backend, Object> call) {
+        try (TensorScope s = k.newScope()) {
+            Object r = call.apply(k);
+            if (r instanceof Tensor t) {
+                t.toHost(); // graph backends report at the latest here
+            }
+            return null;
+        } catch (RuntimeException e) {
+            return e;
+        }
+    }
+
+    private void sameError(String name, String check, RuntimeException got, RuntimeException want) {
+        String w = want == null ? "no error" : want.getClass().getSimpleName() + ": " + want.getMessage();
+        String g = got == null ? "no error" : got.getClass().getSimpleName() + ": " + got.getMessage();
+        boolean ok = want != null && got != null && got.getClass() == want.getClass()
+                && java.util.Objects.equals(got.getMessage(), want.getMessage());
+        results.add(new CheckResult(name, check, ok ? Outcome.PASS : Outcome.FAIL, ok ? g : "got " + g + "; expected "
+                + w, Double.NaN, Double.NaN));
     }
 
     private void record(String backend, String check, HostTensor got, HostTensor want, Tolerance tol,

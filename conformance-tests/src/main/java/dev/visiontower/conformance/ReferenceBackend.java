@@ -12,6 +12,8 @@ import dev.visiontower.api.Tensor;
 import dev.visiontower.api.TensorScope;
 import dev.visiontower.api.spi.AbstractTensor;
 import dev.visiontower.api.spi.Capability;
+import dev.visiontower.api.spi.Operands;
+import dev.visiontower.api.spi.ShapeRules;
 import dev.visiontower.api.spi.TensorRegistry;
 
 import java.util.Arrays;
@@ -139,10 +141,7 @@ public final class ReferenceBackend implements Backend, Ops {
     }
 
     private Ref r(Tensor t) {
-        if (!(t instanceof Ref) || ((Ref) t).backend != this) {
-            throw new IllegalArgumentException("not a tensor of this reference backend");
-        }
-        Ref x = (Ref) t;
+        Ref x = Operands.own(this, Ref.class, t);
         x.shape(); // open check
         return x;
     }
@@ -196,17 +195,7 @@ public final class ReferenceBackend implements Backend, Ops {
     private Tensor binary(Tensor a, Tensor b, Bin f) {
         Ref x = r(a);
         Ref y = r(b);
-        int n = Math.max(x.s.length, y.s.length);
-        long[] s = new long[n];
-        for (int i = 0; i < n; i++) {
-            long p = i - (n - x.s.length) >= 0 ? x.s[i - (n - x.s.length)] : 1;
-            long q = i - (n - y.s.length) >= 0 ? y.s[i - (n - y.s.length)] : 1;
-            if (p != q && p != 1 && q != 1) {
-                throw new InvalidInputException("shapes " + Shapes.format(x.s) + " and " + Shapes.format(y.s)
-                        + " do not broadcast");
-            }
-            s[i] = Math.max(p, q);
-        }
+        long[] s = ShapeRules.broadcast("broadcast", x.s, y.s);
         double[] o = new double[(int) Shapes.numel(s)];
         for (int i = 0; i < o.length; i++) {
             long[] idx = unravel(i, s);
@@ -215,16 +204,18 @@ public final class ReferenceBackend implements Backend, Ops {
         return out(o, s);
     }
 
+    /** The shape of an operand of this backend (null for null), checked to be one of its own. */
+    private long[] sh(Tensor x) {
+        return x == null ? null : r(x).s.clone();
+    }
+
     @Override
     public Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        ShapeRules.linear(sh(x), sh(weight), sh(bias));
         Ref a = r(x);
         Ref w = r(weight);
         int in = (int) w.s[1];
         int outF = (int) w.s[0];
-        if (a.s[a.s.length - 1] != in) {
-            throw new InvalidInputException("linear: input " + Shapes.format(a.s) + " does not match weight "
-                    + Shapes.format(w.s));
-        }
         int rows = a.v.length / in;
         double[] o = new double[rows * outF];
         for (int i = 0; i < rows; i++) {
@@ -243,14 +234,12 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
+        ShapeRules.matmul(sh(a), sh(b));
         Ref x = r(a);
         Ref y = r(b);
         int n = (int) x.s[x.s.length - 2];
         int k = (int) x.s[x.s.length - 1];
         int m = (int) y.s[y.s.length - 1];
-        if (y.s[y.s.length - 2] != k) {
-            throw new InvalidInputException("matmul: " + Shapes.format(x.s) + " x " + Shapes.format(y.s));
-        }
         long[] xb = Arrays.copyOf(x.s, x.s.length - 2);
         long[] yb = Arrays.copyOf(y.s, y.s.length - 2);
         int nb = Math.max(xb.length, yb.length);
@@ -284,16 +273,19 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor add(Tensor a, Tensor b) {
+        ShapeRules.broadcast("add", sh(a), sh(b));
         return binary(a, b, Double::sum);
     }
 
     @Override
     public Tensor sub(Tensor a, Tensor b) {
+        ShapeRules.broadcast("sub", sh(a), sh(b));
         return binary(a, b, (p, q) -> p - q);
     }
 
     @Override
     public Tensor mul(Tensor a, Tensor b) {
+        ShapeRules.broadcast("mul", sh(a), sh(b));
         return binary(a, b, (p, q) -> p * q);
     }
 
@@ -309,6 +301,8 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        ShapeRules.normParameter("layerNorm", "weight", sh(x), sh(weight));
+        ShapeRules.normParameter("layerNorm", "bias", sh(x), sh(bias));
         Ref a = r(x);
         Ref w = r(weight);
         Ref b = bias == null ? null : r(bias);
@@ -336,6 +330,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
+        ShapeRules.normParameter("rmsNorm", "weight", sh(x), sh(weight));
         Ref a = r(x);
         Ref w = r(weight);
         int d = (int) a.s[a.s.length - 1];
@@ -365,11 +360,13 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor softmax(Tensor x, int dim) {
+        ShapeRules.dim("softmax", dim, sh(x).length);
         return softmaxLike(x, dim, false);
     }
 
     @Override
     public Tensor logSoftmax(Tensor x, int dim) {
+        ShapeRules.dim("logSoftmax", dim, sh(x).length);
         return softmaxLike(x, dim, true);
     }
 
@@ -402,6 +399,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
+        ShapeRules.attention(sh(q), sh(k), sh(v), sh(mask));
         try (TensorScope s = newScope()) {
             Tensor scores = scale(matmul(q, permute(k, 0, 1, 3, 2)), scale);
             if (mask != null) {
@@ -425,6 +423,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor patchEmbed(Tensor pixels, Tensor weight, Tensor bias, int p) {
+        ShapeRules.patchEmbed(sh(pixels), sh(weight), p);
         Ref x = r(pixels);
         Ref w = r(weight);
         int b = (int) x.s[0];
@@ -458,6 +457,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor reshape(Tensor x, long... shape) {
+        ShapeRules.reshape(sh(x), shape);
         Ref a = r(x);
         long[] s = shape.clone();
         long known = 1;
@@ -472,15 +472,12 @@ public final class ReferenceBackend implements Backend, Ops {
         if (free >= 0) {
             s[free] = a.v.length / known;
         }
-        if (Shapes.numel(s) != a.v.length) {
-            throw new InvalidInputException("reshape: cannot reshape " + Shapes.format(a.s) + " to "
-                    + Arrays.toString(shape));
-        }
         return new Ref(this, a.v.clone(), s, a.rawDTypeOf(), true);
     }
 
     @Override
     public Tensor permute(Tensor x, int... dims) {
+        ShapeRules.permute(sh(x), dims);
         Ref a = r(x);
         long[] s = new long[dims.length];
         for (int i = 0; i < dims.length; i++) {
@@ -501,6 +498,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor narrow(Tensor x, int dim, long start, long length) {
+        ShapeRules.narrow(sh(x), dim, start, length);
         Ref a = r(x);
         int axis = ax(dim, a.s.length);
         long[] s = a.s.clone();
@@ -521,6 +519,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor concat(List<Tensor> xs, int dim) {
+        ShapeRules.concat(xs.stream().map(this::sh).toList(), dim);
         Ref first = r(xs.get(0));
         int axis = ax(dim, first.s.length);
         long[] s = first.s.clone();
@@ -549,6 +548,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor expand(Tensor x, long... shape) {
+        ShapeRules.expand(sh(x), shape);
         Ref a = r(x);
         long[] s = shape.clone();
         for (int i = 0; i < s.length; i++) {
@@ -566,6 +566,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor mean(Tensor x, int dim) {
+        ShapeRules.dim("mean", dim, sh(x).length);
         return reduce(x, dim, true);
     }
 
@@ -600,6 +601,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor l2Normalize(Tensor x, int dim, double eps) {
+        ShapeRules.dim("l2Normalize", dim, sh(x).length);
         Ref a = r(x);
         int axis = ax(dim, a.s.length);
         long[] st = strides(a.s);
@@ -636,6 +638,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor resizeBicubic(Tensor x, int oh, int ow) {
+        ShapeRules.resize(sh(x), oh, ow);
         Ref a = r(x);
         int planes = (int) (a.s[0] * a.s[1]);
         int h = (int) a.s[2];
@@ -667,6 +670,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor embedding(Tensor table, Tensor ids) {
+        ShapeRules.embedding(sh(table), sh(ids));
         Ref t = r(table);
         Ref i = r(ids);
         int d = (int) t.s[1];
@@ -685,6 +689,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor argmax(Tensor x, int dim) {
+        ShapeRules.dim("argmax", dim, sh(x).length);
         Ref a = r(x);
         int axis = ax(dim, a.s.length);
         long[] s = new long[a.s.length - 1];
@@ -725,6 +730,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor gatherRows(Tensor x, Tensor index) {
+        ShapeRules.gatherRows(sh(x), sh(index));
         Ref a = r(x);
         Ref idx = r(index);
         int b = (int) a.s[0];
@@ -742,6 +748,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor paddingMask(Tensor keep) {
+        ShapeRules.paddingMask(sh(keep));
         Ref a = r(keep);
         double[] o = new double[a.v.length];
         for (int i = 0; i < o.length; i++) {
@@ -783,6 +790,7 @@ public final class ReferenceBackend implements Backend, Ops {
 
     @Override
     public Tensor diagonal(Tensor x) {
+        ShapeRules.diagonal(sh(x));
         Ref a = r(x);
         int n = (int) Math.min(a.s[0], a.s[1]);
         double[] o = new double[n];

@@ -1,6 +1,5 @@
 package dev.visiontower.backend.jcuda;
 
-import dev.visiontower.api.VisionTowerException;
 import jcuda.CudaException;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.JCudaDriver;
@@ -71,7 +70,7 @@ final class CudaAllocator {
                 } catch (CudaException ignored) {
                     // report without the device's figures
                 }
-                throw new VisionTowerException(String.format(java.util.Locale.ROOT,
+                throw new dev.visiontower.api.OutOfMemoryException(String.format(java.util.Locale.ROOT,
                         "jcuda: out of device memory allocating %.1f MiB (tensors hold %.1f MiB; device free %.1f of "
                                 + "%.1f MiB): %s", size / 1048576.0, inUseBytes / 1048576.0, fr[0] / 1048576.0,
                         total[0] / 1048576.0, again.getMessage()), again);

@@ -11,6 +11,8 @@ import dev.visiontower.api.TensorScope;
 import dev.visiontower.api.UnsupportedCapabilityException;
 import dev.visiontower.api.spi.BackendOptions;
 import dev.visiontower.api.spi.Capability;
+import dev.visiontower.api.spi.Operands;
+import dev.visiontower.api.spi.ShapeRules;
 import dev.visiontower.api.spi.TensorRegistry;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.DoubleOptional;
@@ -403,6 +405,9 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
         if (cut >= 0) {
             m = m.substring(0, cut).trim();
         }
+        if (dev.visiontower.api.OutOfMemoryException.isOutOfMemory(m)) {
+            return new dev.visiontower.api.OutOfMemoryException("libtorch: out of memory: " + m, e);
+        }
         return new InvalidInputException("libtorch: " + m, e);
     }
 
@@ -416,15 +421,7 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
     }
 
     private Tensor t(dev.visiontower.api.Tensor x) {
-        if (!(x instanceof TorchTensor)) {
-            throw new IllegalArgumentException("tensor of backend '" + x.backend().name()
-                    + "' passed to backend 'libtorch'");
-        }
-        TorchTensor tt = (TorchTensor) x;
-        if (tt.backend() != this) {
-            throw new IllegalArgumentException("tensor belongs to another libtorch backend instance");
-        }
-        return tt.t();
+        return Operands.own(this, TorchTensor.class, x).t();
     }
 
     private TensorOptional opt(dev.visiontower.api.Tensor x) {
@@ -433,15 +430,17 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
 
     // ---- ops ----
 
+    /** The shape of an operand of this backend (null for null), checked to be one of its own. */
+    private long[] sh(dev.visiontower.api.Tensor x) {
+        return x == null ? null : Operands.own(this, TorchTensor.class, x).shape();
+    }
+
     @Override
     public dev.visiontower.api.Tensor linear(dev.visiontower.api.Tensor x, dev.visiontower.api.Tensor weight,
                                              dev.visiontower.api.Tensor bias) {
+        ShapeRules.linear(sh(x), sh(weight), sh(bias));
         long in = x.dim(-1);
         long[] w = weight.shape();
-        if (w.length != 2 || w[1] != in) {
-            throw new InvalidInputException("linear: input " + Shapes.format(x.shape()) + " does not match weight "
-                    + Shapes.format(w));
-        }
         if (dnnl != null && weight instanceof TorchTensor && ((TorchTensor) weight).parameter
                 && (bias == null || bias instanceof TorchTensor && ((TorchTensor) bias).parameter)
                 && x.dtype() == tensorType() && weight.dtype() == tensorType()
@@ -495,21 +494,25 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
 
     @Override
     public dev.visiontower.api.Tensor matmul(dev.visiontower.api.Tensor a, dev.visiontower.api.Tensor b) {
+        ShapeRules.matmul(sh(a), sh(b));
         return wrap(() -> torch.matmul(t(a), t(b)));
     }
 
     @Override
     public dev.visiontower.api.Tensor add(dev.visiontower.api.Tensor a, dev.visiontower.api.Tensor b) {
+        ShapeRules.broadcast("add", sh(a), sh(b));
         return wrap(() -> t(a).add(t(b)));
     }
 
     @Override
     public dev.visiontower.api.Tensor sub(dev.visiontower.api.Tensor a, dev.visiontower.api.Tensor b) {
+        ShapeRules.broadcast("sub", sh(a), sh(b));
         return wrap(() -> t(a).sub(t(b)));
     }
 
     @Override
     public dev.visiontower.api.Tensor mul(dev.visiontower.api.Tensor a, dev.visiontower.api.Tensor b) {
+        ShapeRules.broadcast("mul", sh(a), sh(b));
         return wrap(() -> t(a).mul(t(b)));
     }
 
@@ -521,6 +524,8 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
     @Override
     public dev.visiontower.api.Tensor layerNorm(dev.visiontower.api.Tensor x, dev.visiontower.api.Tensor weight,
                                                 dev.visiontower.api.Tensor bias, double eps) {
+        ShapeRules.normParameter("layerNorm", "weight", sh(x), sh(weight));
+        ShapeRules.normParameter("layerNorm", "bias", sh(x), sh(bias));
         long d = x.dim(-1);
         return wrap(() -> torch.layer_norm(t(x), new long[] {d}, opt(weight), opt(bias), eps, false));
     }
@@ -528,6 +533,7 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
     @Override
     public dev.visiontower.api.Tensor rmsNorm(dev.visiontower.api.Tensor x, dev.visiontower.api.Tensor weight,
                                               double eps) {
+        ShapeRules.normParameter("rmsNorm", "weight", sh(x), sh(weight));
         long d = x.dim(-1);
         return wrap(() -> torch.rms_norm(t(x), new long[] {d}, opt(weight), new DoubleOptional(eps)));
     }
@@ -551,6 +557,7 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
 
     @Override
     public dev.visiontower.api.Tensor softmax(dev.visiontower.api.Tensor x, int dim) {
+        ShapeRules.dim("softmax", dim, sh(x).length);
         return wrap(() -> torch.softmax(t(x), dim));
     }
 
@@ -558,10 +565,7 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
     public dev.visiontower.api.Tensor attention(dev.visiontower.api.Tensor q, dev.visiontower.api.Tensor k,
                                                 dev.visiontower.api.Tensor v, dev.visiontower.api.Tensor mask,
                                                 boolean causal, double scale) {
-        if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
-            throw new InvalidInputException("attention expects [B, H, N, Dh] inputs, got q " + Shapes.format(q.shape())
-                    + ", k " + Shapes.format(k.shape()) + ", v " + Shapes.format(v.shape()));
-        }
+        ShapeRules.attention(sh(q), sh(k), sh(v), sh(mask));
         return wrap(() -> attentionNative(t(q), t(k), t(v), mask == null ? null : t(mask), causal, scale));
     }
 
@@ -592,13 +596,9 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
     @Override
     public dev.visiontower.api.Tensor patchEmbed(dev.visiontower.api.Tensor pixels, dev.visiontower.api.Tensor weight,
                                                  dev.visiontower.api.Tensor bias, int patch) {
+        ShapeRules.patchEmbed(sh(pixels), sh(weight), patch);
         long[] s = pixels.shape();
         long[] w = weight.shape();
-        if (s.length != 4 || w.length != 4 || s[1] != w[1] || w[2] != patch || w[3] != patch
-                || s[2] < patch || s[3] < patch) {
-            throw new InvalidInputException("patch embedding: pixels " + Shapes.format(s) + " and weight "
-                    + Shapes.format(w) + " do not fit patch size " + patch);
-        }
         return wrap(() -> {
             Tensor y = torch.conv2d(t(pixels), t(weight), opt(bias), new long[] {patch, patch}, new long[] {0, 0},
                     new long[] {1, 1}, 1);
@@ -609,22 +609,26 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
 
     @Override
     public dev.visiontower.api.Tensor reshape(dev.visiontower.api.Tensor x, long... shape) {
+        ShapeRules.reshape(sh(x), shape);
         return wrap(() -> t(x).reshape(shape));
     }
 
     @Override
     public dev.visiontower.api.Tensor permute(dev.visiontower.api.Tensor x, int... dims) {
+        ShapeRules.permute(sh(x), dims);
         long[] d = Arrays.stream(dims).asLongStream().toArray();
         return wrap(() -> t(x).permute(d));
     }
 
     @Override
     public dev.visiontower.api.Tensor narrow(dev.visiontower.api.Tensor x, int dim, long start, long length) {
+        ShapeRules.narrow(sh(x), dim, start, length);
         return wrap(() -> t(x).narrow(dim, start, length));
     }
 
     @Override
     public dev.visiontower.api.Tensor concat(List<dev.visiontower.api.Tensor> xs, int dim) {
+        ShapeRules.concat(xs.stream().map(this::sh).toList(), dim);
         return wrap(() -> {
             Tensor[] arr = new Tensor[xs.size()];
             for (int i = 0; i < arr.length; i++) {
@@ -636,16 +640,19 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
 
     @Override
     public dev.visiontower.api.Tensor expand(dev.visiontower.api.Tensor x, long... shape) {
+        ShapeRules.expand(sh(x), shape);
         return wrap(() -> t(x).expand(shape));
     }
 
     @Override
     public dev.visiontower.api.Tensor mean(dev.visiontower.api.Tensor x, int dim) {
+        ShapeRules.dim("mean", dim, sh(x).length);
         return wrap(() -> t(x).mean(new long[] {dim}, false, new ScalarTypeOptional()));
     }
 
     @Override
     public dev.visiontower.api.Tensor l2Normalize(dev.visiontower.api.Tensor x, int dim, double eps) {
+        ShapeRules.dim("l2Normalize", dim, sh(x).length);
         return wrap(() -> {
             Tensor v = t(x);
             Tensor n = torch.linalg_vector_norm(v, new Scalar(2.0), new long[] {dim}, true, new ScalarTypeOptional());
@@ -655,23 +662,19 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
 
     @Override
     public dev.visiontower.api.Tensor resizeBicubic(dev.visiontower.api.Tensor x, int outH, int outW) {
-        if (x.rank() != 4) {
-            throw new InvalidInputException("resizeBicubic expects [B, C, H, W], got " + Shapes.format(x.shape()));
-        }
+        ShapeRules.resize(sh(x), outH, outW);
         return wrap(() -> torch.upsample_bicubic2d(t(x), new long[] {outH, outW}, false));
     }
 
     @Override
     public dev.visiontower.api.Tensor embedding(dev.visiontower.api.Tensor table, dev.visiontower.api.Tensor ids) {
-        if (table.rank() != 2 || ids.dtype().isFloatingPoint()) {
-            throw new InvalidInputException("embedding: expects a [V, D] table and integer ids, got "
-                    + Shapes.format(table.shape()) + " and " + ids.dtype());
-        }
+        ShapeRules.embedding(sh(table), sh(ids));
         return wrap(() -> torch.embedding(t(table), t(ids)));
     }
 
     @Override
     public dev.visiontower.api.Tensor argmax(dev.visiontower.api.Tensor x, int dim) {
+        ShapeRules.dim("argmax", dim, sh(x).length);
         return wrap(() -> torch.argmax(t(x), new org.bytedeco.pytorch.LongOptional(dim), false));
     }
 
@@ -682,11 +685,8 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
 
     @Override
     public dev.visiontower.api.Tensor gatherRows(dev.visiontower.api.Tensor x, dev.visiontower.api.Tensor index) {
+        ShapeRules.gatherRows(sh(x), sh(index));
         long b = x.dim(0);
-        if (index.rank() != 1 || index.dim(0) != b) {
-            throw new InvalidInputException("gatherRows: index " + Shapes.format(index.shape()) + " does not match "
-                    + Shapes.format(x.shape()));
-        }
         return wrap(() -> {
             Tensor rows = torch.arange(new Scalar(b), new TensorOptions(torch.ScalarType.Long)
                     .device(new org.bytedeco.pytorch.DeviceOptional(torchDevice)));
@@ -704,9 +704,7 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
 
     @Override
     public dev.visiontower.api.Tensor paddingMask(dev.visiontower.api.Tensor keep) {
-        if (keep.rank() != 2) {
-            throw new InvalidInputException("attention_mask must be [B, N], got " + Shapes.format(keep.shape()));
-        }
+        ShapeRules.paddingMask(sh(keep));
         double min = computeType == torch.ScalarType.Float ? -Float.MAX_VALUE
                 : computeType == torch.ScalarType.BFloat16 ? -3.3895313892515355e38 : -65504.0;
         long b = keep.dim(0);
@@ -724,6 +722,7 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
 
     @Override
     public dev.visiontower.api.Tensor logSoftmax(dev.visiontower.api.Tensor x, int dim) {
+        ShapeRules.dim("logSoftmax", dim, sh(x).length);
         return wrap(() -> torch.log_softmax(t(x), dim));
     }
 
@@ -739,9 +738,7 @@ final class TorchBackend implements Backend, Ops, dev.visiontower.api.Autograd {
 
     @Override
     public dev.visiontower.api.Tensor diagonal(dev.visiontower.api.Tensor x) {
-        if (x.rank() != 2) {
-            throw new InvalidInputException("diagonal expects a matrix, got " + Shapes.format(x.shape()));
-        }
+        ShapeRules.diagonal(sh(x));
         return wrap(() -> torch.diagonal(t(x), 0, 0, 1));
     }
 }

@@ -18,6 +18,8 @@ import dev.visiontower.api.TensorScope;
 import dev.visiontower.api.VisionTowerException;
 import dev.visiontower.api.spi.BackendOptions;
 import dev.visiontower.api.spi.Capability;
+import dev.visiontower.api.spi.Operands;
+import dev.visiontower.api.spi.ShapeRules;
 import dev.visiontower.api.spi.TensorRegistry;
 
 import java.nio.ByteBuffer;
@@ -241,11 +243,7 @@ final class OrtBackend implements Backend, Ops {
     }
 
     private OrtTensor t(Tensor x) {
-        if (!(x instanceof OrtTensor) || ((OrtTensor) x).backend != this) {
-            throw new IllegalArgumentException("tensor of backend '" + x.backend().name()
-                    + "' passed to this 'onnx' backend");
-        }
-        OrtTensor o = (OrtTensor) x;
+        OrtTensor o = Operands.own(this, OrtTensor.class, x);
         if (o.isClosed()) {
             throw new IllegalStateException("tensor " + Shapes.format(o.dims()) + " of backend 'onnx' is closed");
         }
@@ -319,26 +317,11 @@ final class OrtBackend implements Backend, Ops {
     }
 
     private static int axis(int dim, int rank) {
-        int a = dim < 0 ? dim + rank : dim;
-        if (a < 0 || a >= rank) {
-            throw new InvalidInputException("dimension " + dim + " is out of range for rank " + rank);
-        }
-        return a;
+        return ShapeRules.dim("dimension", dim, rank);
     }
 
     static long[] broadcast(long[] a, long[] b) {
-        int n = Math.max(a.length, b.length);
-        long[] out = new long[n];
-        for (int i = 0; i < n; i++) {
-            long x = i - (n - a.length) >= 0 ? a[i - (n - a.length)] : 1;
-            long y = i - (n - b.length) >= 0 ? b[i - (n - b.length)] : 1;
-            if (x != y && x != 1 && y != 1) {
-                throw new InvalidInputException("shapes " + Shapes.format(a) + " and " + Shapes.format(b)
-                        + " do not broadcast");
-            }
-            out[i] = Math.max(x, y);
-        }
-        return out;
+        return ShapeRules.broadcast("broadcast", a, b);
     }
 
     private OrtTensor binary(String op, Tensor a, Tensor b) {
@@ -392,6 +375,10 @@ final class OrtBackend implements Backend, Ops {
                 }
             }
         } catch (OrtException e) {
+            if (dev.visiontower.api.OutOfMemoryException.isOutOfMemory(e.getMessage())) {
+                throw new dev.visiontower.api.OutOfMemoryException("onnx: out of memory running the graph: "
+                        + e.getMessage(), e);
+            }
             throw new VisionTowerException("onnx: running the graph failed: " + e.getMessage(), e);
         } finally {
             feeds.values().forEach(OnnxTensor::close);
@@ -775,14 +762,16 @@ final class OrtBackend implements Backend, Ops {
 
     // ---- ops ----
 
+    /** The shape of an operand of this backend (null for null), checked to be one of its own. */
+    private long[] sh(Tensor x) {
+        return x == null ? null : t(x).dims();
+    }
+
     @Override
     public Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        ShapeRules.linear(sh(x), sh(weight), sh(bias));
         long[] xs = t(x).dims();
         long[] w = t(weight).dims();
-        if (w.length != 2 || xs.length == 0 || xs[xs.length - 1] != w[1]) {
-            throw new InvalidInputException("linear: input " + Shapes.format(xs) + " does not match weight "
-                    + Shapes.format(w));
-        }
         long[] out = xs.clone();
         out[out.length - 1] = w[0];
         if (t(weight).kind == OrtTensor.Kind.PARAMETER) {
@@ -829,11 +818,9 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
+        ShapeRules.matmul(sh(a), sh(b));
         long[] as = t(a).dims();
         long[] bs = t(b).dims();
-        if (as.length < 2 || bs.length < 2 || as[as.length - 1] != bs[bs.length - 2]) {
-            throw new InvalidInputException("matmul: " + Shapes.format(as) + " x " + Shapes.format(bs));
-        }
         long[] batch = broadcast(Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
         long[] out = Arrays.copyOf(batch, batch.length + 2);
         out[batch.length] = as[as.length - 2];
@@ -843,16 +830,19 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor add(Tensor a, Tensor b) {
+        ShapeRules.broadcast("add", sh(a), sh(b));
         return binary("Add", a, b);
     }
 
     @Override
     public Tensor sub(Tensor a, Tensor b) {
+        ShapeRules.broadcast("sub", sh(a), sh(b));
         return binary("Sub", a, b);
     }
 
     @Override
     public Tensor mul(Tensor a, Tensor b) {
+        ShapeRules.broadcast("mul", sh(a), sh(b));
         return binary("Mul", a, b);
     }
 
@@ -863,6 +853,8 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        ShapeRules.normParameter("layerNorm", "weight", sh(x), sh(weight));
+        ShapeRules.normParameter("layerNorm", "bias", sh(x), sh(bias));
         Protobuf a = OnnxGraph.attrs();
         OnnxGraph.attrInt(a, "axis", -1);
         OnnxGraph.attrFloat(a, "epsilon", (float) eps);
@@ -871,6 +863,7 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
+        ShapeRules.normParameter("rmsNorm", "weight", sh(x), sh(weight));
         long[] s = t(x).dims();
         long[] reduced = s.clone();
         reduced[reduced.length - 1] = 1;
@@ -909,6 +902,7 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor softmax(Tensor x, int dim) {
+        ShapeRules.dim("softmax", dim, sh(x).length);
         Protobuf a = OnnxGraph.attrs();
         OnnxGraph.attrInt(a, "axis", axis(dim, t(x).dims().length));
         return node("Softmax", t(x).dims(), t(x).type(), a, x);
@@ -916,13 +910,10 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
+        ShapeRules.attention(sh(q), sh(k), sh(v), sh(mask));
         long[] qs = t(q).dims();
         long[] ks = t(k).dims();
         long[] vs = t(v).dims();
-        if (qs.length != 4 || ks.length != 4 || vs.length != 4 || qs[3] != ks[3] || ks[2] != vs[2]) {
-            throw new InvalidInputException("attention expects [B, H, N, Dh] inputs, got q " + Shapes.format(qs)
-                    + ", k " + Shapes.format(ks) + ", v " + Shapes.format(vs));
-        }
         long b = Math.max(qs[0], ks[0]);
         long h = Math.max(qs[1], ks[1]);
         long[] scores = {b, h, qs[2], ks[2]};
@@ -956,13 +947,9 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor patchEmbed(Tensor pixels, Tensor weight, Tensor bias, int patch) {
+        ShapeRules.patchEmbed(sh(pixels), sh(weight), patch);
         long[] s = t(pixels).dims();
         long[] w = t(weight).dims();
-        if (s.length != 4 || w.length != 4 || s[1] != w[1] || w[2] != patch || w[3] != patch || s[2] < patch
-                || s[3] < patch) {
-            throw new InvalidInputException("patch embedding: pixels " + Shapes.format(s) + " and weight "
-                    + Shapes.format(w) + " do not fit patch size " + patch);
-        }
         long gh = s[2] / patch;
         long gw = s[3] / patch;
         Protobuf a = OnnxGraph.attrs();
@@ -982,6 +969,7 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor reshape(Tensor x, long... shape) {
+        ShapeRules.reshape(sh(x), shape);
         long[] in = t(x).dims();
         long total = Shapes.numel(in);
         long[] out = shape.clone();
@@ -989,30 +977,20 @@ final class OrtBackend implements Backend, Ops {
         long known = 1;
         for (int i = 0; i < out.length; i++) {
             if (out[i] == -1) {
-                if (free >= 0) {
-                    throw new InvalidInputException("reshape: more than one -1 in " + Arrays.toString(shape));
-                }
                 free = i;
             } else {
                 known *= out[i];
             }
         }
         if (free >= 0) {
-            if (known == 0 || total % known != 0) {
-                throw new InvalidInputException("reshape: cannot reshape " + Shapes.format(in) + " to "
-                        + Arrays.toString(shape));
-            }
             out[free] = total / known;
-        }
-        if (Shapes.numel(out) != total) {
-            throw new InvalidInputException("reshape: cannot reshape " + Shapes.format(in) + " to "
-                    + Arrays.toString(shape));
         }
         return node("Reshape", out, t(x).type(), null, x, longs(out));
     }
 
     @Override
     public Tensor permute(Tensor x, int... dims) {
+        ShapeRules.permute(sh(x), dims);
         long[] in = t(x).dims();
         long[] out = new long[dims.length];
         long[] perm = new long[dims.length];
@@ -1027,12 +1005,9 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor narrow(Tensor x, int dim, long start, long length) {
+        ShapeRules.narrow(sh(x), dim, start, length);
         long[] in = t(x).dims();
         int ax = axis(dim, in.length);
-        if (start < 0 || length < 0 || start + length > in[ax]) {
-            throw new InvalidInputException("narrow: [" + start + ", " + (start + length) + ") is outside dimension "
-                    + ax + " of " + Shapes.format(in));
-        }
         long[] out = in.clone();
         out[ax] = length;
         return node("Slice", out, t(x).type(), null, x, longs(start), longs(start + length), longs(ax));
@@ -1040,6 +1015,7 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor concat(List<Tensor> xs, int dim) {
+        ShapeRules.concat(xs.stream().map(this::sh).toList(), dim);
         long[] first = t(xs.get(0)).dims();
         int ax = axis(dim, first.length);
         long[] out = first.clone();
@@ -1047,10 +1023,6 @@ final class OrtBackend implements Backend, Ops {
         for (Tensor x : xs) {
             long[] s = t(x).dims();
             for (int i = 0; i < s.length; i++) {
-                if (i != ax && s[i] != first[i]) {
-                    throw new InvalidInputException("concat: " + Shapes.format(s) + " does not fit "
-                            + Shapes.format(first) + " along dimension " + ax);
-                }
             }
             out[ax] += s[ax];
         }
@@ -1061,6 +1033,7 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor expand(Tensor x, long... shape) {
+        ShapeRules.expand(sh(x), shape);
         long[] in = t(x).dims();
         long[] out = shape.clone();
         for (int i = 0; i < out.length; i++) {
@@ -1075,6 +1048,7 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor mean(Tensor x, int dim) {
+        ShapeRules.dim("mean", dim, sh(x).length);
         long[] in = t(x).dims();
         int ax = axis(dim, in.length);
         long[] out = new long[in.length - 1];
@@ -1090,6 +1064,7 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor l2Normalize(Tensor x, int dim, double eps) {
+        ShapeRules.dim("l2Normalize", dim, sh(x).length);
         long[] in = t(x).dims();
         int ax = axis(dim, in.length);
         long[] reduced = in.clone();
@@ -1107,10 +1082,8 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor resizeBicubic(Tensor x, int outH, int outW) {
+        ShapeRules.resize(sh(x), outH, outW);
         long[] in = t(x).dims();
-        if (in.length != 4) {
-            throw new InvalidInputException("resizeBicubic expects [B, C, H, W], got " + Shapes.format(in));
-        }
         long[] out = {in[0], in[1], outH, outW};
         Protobuf a = OnnxGraph.attrs();
         OnnxGraph.attrString(a, "mode", "cubic");
@@ -1122,12 +1095,9 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor embedding(Tensor table, Tensor ids) {
+        ShapeRules.embedding(sh(table), sh(ids));
         long[] ts = t(table).dims();
         long[] is = t(ids).dims();
-        if (ts.length != 2 || t(ids).type().isFloatingPoint()) {
-            throw new InvalidInputException("embedding: expects a [V, D] table and integer ids, got "
-                    + Shapes.format(ts) + " and " + t(ids).type());
-        }
         long[] out = Arrays.copyOf(is, is.length + 1);
         out[is.length] = ts[1];
         Protobuf a = OnnxGraph.attrs();
@@ -1137,6 +1107,7 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor argmax(Tensor x, int dim) {
+        ShapeRules.dim("argmax", dim, sh(x).length);
         long[] in = t(x).dims();
         int ax = axis(dim, in.length);
         long[] out = new long[in.length - 1];
@@ -1165,12 +1136,9 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor gatherRows(Tensor x, Tensor index) {
+        ShapeRules.gatherRows(sh(x), sh(index));
         long[] s = t(x).dims();
         long[] is = t(index).dims();
-        if (s.length < 2 || s.length > 3 || is.length != 1 || is[0] != s[0]) {
-            throw new InvalidInputException("gatherRows: index " + Shapes.format(is) + " does not match "
-                    + Shapes.format(s));
-        }
         long d = s.length == 3 ? s[2] : 1;
         Protobuf a = OnnxGraph.attrs();
         OnnxGraph.attrInt(a, "axis", 1);
@@ -1188,10 +1156,8 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor paddingMask(Tensor keep) {
+        ShapeRules.paddingMask(sh(keep));
         long[] s = t(keep).dims();
-        if (s.length != 2) {
-            throw new InvalidInputException("attention_mask must be [B, N], got " + Shapes.format(s));
-        }
         Protobuf cast = OnnxGraph.attrs();
         OnnxGraph.attrInt(cast, "to", OnnxGraph.elemType(DType.FLOAT32));
         try (TensorScope scope = newScope()) {
@@ -1210,6 +1176,7 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor logSoftmax(Tensor x, int dim) {
+        ShapeRules.dim("logSoftmax", dim, sh(x).length);
         Protobuf a = OnnxGraph.attrs();
         OnnxGraph.attrInt(a, "axis", axis(dim, t(x).dims().length));
         return node("LogSoftmax", t(x).dims(), t(x).type(), a, x);
@@ -1233,10 +1200,8 @@ final class OrtBackend implements Backend, Ops {
 
     @Override
     public Tensor diagonal(Tensor x) {
+        ShapeRules.diagonal(sh(x));
         long[] s = t(x).dims();
-        if (s.length != 2) {
-            throw new InvalidInputException("diagonal expects a matrix, got " + Shapes.format(s));
-        }
         long n = Math.min(s[0], s[1]);
         float[] eye = new float[(int) (s[0] * s[1])];
         for (int i = 0; i < n; i++) {

@@ -78,13 +78,7 @@ public final class NewModel {
         } catch (IOException e) {
             throw new InvalidInputException(dir + ": cannot create the model: " + e.getMessage(), e);
         } finally {
-            if (tokenizer != null) {
-                try {
-                    CheckpointWriter.deleteTree(tokenizer);
-                } catch (IOException e) {
-                    // a leftover temporary directory is harmless
-                }
-            }
+            deleteQuietly(tokenizer);
         }
     }
 
@@ -125,13 +119,7 @@ public final class NewModel {
         } catch (IOException e) {
             throw new InvalidInputException(dir + ": cannot create the model: " + e.getMessage(), e);
         } finally {
-            if (scratch != null) {
-                try {
-                    CheckpointWriter.deleteTree(scratch);
-                } catch (IOException e) {
-                    // a leftover temporary directory is harmless
-                }
-            }
+            deleteQuietly(scratch);
         }
     }
 
@@ -187,5 +175,16 @@ public final class NewModel {
             }
         });
         return out;
+    }
+
+    /** Removes a temporary directory; one left over is harmless. */
+    private static void deleteQuietly(Path dir) {
+        if (dir != null) {
+            try {
+                CheckpointWriter.deleteTree(dir);
+            } catch (IOException e) {
+                // a leftover temporary directory is harmless
+            }
+        }
     }
 }
