@@ -115,10 +115,12 @@ class TextCommandsTest {
         assertEquals(results.get(0).toString().replace(img, ""), results.get(1).toString().replace(img, ""));
         CliTest.Result table = run("classify", "--model", model.toString(), "--labels", "cat,dog", img);
         assertTrue(table.out().startsWith("IMAGE") && table.out().contains("softmax over the labels"), table.out());
-        // backend options travel to the backend (libtorch has none of jcuda's and ignores them)
+        // an option carrying another backend's name is left to that backend; without the name it is refused
         CliTest.Result opt = run("classify", "--model", model.toString(), "--labels", "cat,dog", "--option",
-                "tf32=true", img);
+                "jcuda.tf32=true", img);
         assertEquals(table.out(), opt.out());
+        CliTest.assertCleanError(run("classify", "--model", model.toString(), "--backend", "libtorch", "--labels",
+                "cat,dog", "--option", "tf32=true", img), "backend 'libtorch' has no option 'tf32'");
     }
 
     /** A SentencePiece unigram model written field by field (protobuf wire format): letters, with and without ▁. */
