@@ -27,7 +27,7 @@ final class CudaLayers implements LayerFactory {
     @Override
     public TransformerBlock block(BlockSpec spec, Parameters params, Ops ops) {
         TransformerBlock reference = LayerFactory.DEFAULT.block(spec, params, ops);
-        return ops == backend && FusedBlock.supports(spec) ? new FusedBlock(backend, spec, params, reference)
+        return ops == backend.ops() && FusedBlock.supports(spec) ? new FusedBlock(backend, spec, params, reference)
                 : reference;
     }
 
