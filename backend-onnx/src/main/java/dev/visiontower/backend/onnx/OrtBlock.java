@@ -20,9 +20,9 @@ import java.util.Set;
  * reading the same canonical parameters as the reference block. Each fusion can be switched off on its own (backend
  * option {@code fusions}), so each was measured alone:
  * <ul>
- *   <li>{@link Fusion#ATTENTION}: q, k and v from one product on the three weights concatenated once, attention by
- *       {@code MultiHeadAttention} reading them packed ({@code [B, N, H, 3, Dh]}, the weight rows interleaved per head
- *       once), masks as its additive attention bias;</li>
+ *   <li>{@link Fusion#ATTENTION}: q, k and v from one product on the three weights concatenated once, split into
+ *       three, attention by {@code MultiHeadAttention} with the q/k/v biases as its bias input, masks as its additive
+ *       attention bias;</li>
  *   <li>{@link Fusion#SKIP_LAYER_NORM}: the residual add of the attention branch, its bias and the second norm as one
  *       {@code SkipLayerNormalization} ({@code SkipSimplifiedLayerNormalization} for RMSNorm);</li>
  *   <li>{@link Fusion#BIAS_GELU}: fc1's bias with its activation ({@code BiasGelu}, {@code FastGelu}, or
