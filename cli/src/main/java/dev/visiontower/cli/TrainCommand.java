@@ -220,6 +220,9 @@ final class TrainCommand implements Callable<Integer> {
 
         @Override
         public void step(TrainingRun.Step s) {
+            if (s.step() % 5 != 0 && s.step() != s.totalSteps()) {
+                return; // a line every fifth step is enough to watch
+            }
             err.printf(Locale.ROOT, "\repoch %d/%d step %d/%d loss %.4f lr %.2e %.1f img/s ETA %.0fs   ", s.epoch(),
                     s.epochs(), s.step(), s.totalSteps(), s.loss(), s.lr(), s.imagesPerSecond(), s.etaSeconds());
             err.flush();
