@@ -60,7 +60,17 @@ public final class Main {
             err.println("(see 'visiontower " + ex.getCommandLine().getCommandName() + " --help')");
             return EXIT_BAD_INPUT;
         });
-        int code = cl.execute(args);
+        int code;
+        try {
+            code = cl.execute(args);
+        } catch (OutOfMemoryError e) { // the Java heap: a JVM Error picocli does not hand to the handler above
+            err.println("visiontower: out of memory: the Java heap is full (" + e.getMessage() + "); give the JVM "
+                    + "more with VISIONTOWER_JAVA_OPTS=-Xmx..., or use a smaller --batch");
+            code = EXIT_OUT_OF_MEMORY;
+        } catch (StackOverflowError e) {
+            err.println("visiontower: internal error: stack overflow (run again with --verbose for the trace)");
+            code = 1;
+        }
         out.flush();
         err.flush();
         return code;

@@ -41,6 +41,7 @@ public final class Safetensors implements TensorSource, AutoCloseable {
 
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
     private final Path path;
@@ -63,6 +64,10 @@ public final class Safetensors implements TensorSource, AutoCloseable {
 
     /** Opens and validates a file. */
     public static Safetensors open(Path path) {
+        if (java.nio.file.Files.exists(path) && !java.nio.file.Files.isRegularFile(path)) {
+            throw new InvalidInputException(path + ": not a regular file (a directory, device or pipe cannot hold "
+                    + "weights)");
+        }
         FileChannel ch;
         try {
             ch = FileChannel.open(path, StandardOpenOption.READ);
@@ -126,18 +131,32 @@ public final class Safetensors implements TensorSource, AutoCloseable {
                 }
                 entries.put(name, entry(file, name, v, dataLen));
             }
+            // the tensors must tile the data section exactly: no overlap, no hole, nothing before or after
             List<Entry> sorted = new ArrayList<>(entries.values());
             sorted.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
             Entry prev = null;
+            long covered = 0;
             for (Entry e : sorted) {
-                if (prev != null && e.begin < prev.end && e.end > e.begin) {
+                if (e.end == e.begin && e.begin <= covered) {
+                    continue; // an empty tensor takes no bytes
+                }
+                if (e.begin < covered) {
                     throw new CheckpointException(file + ": tensors '" + prev.info.name() + "' and '" + e.info.name()
                             + "' overlap (bytes " + prev.begin + ".." + prev.end + " and " + e.begin + ".." + e.end
                             + ")");
                 }
-                if (e.end > e.begin) {
-                    prev = e;
+                if (e.begin > covered) {
+                    throw new CheckpointException(file + ": bytes " + covered + ".." + e.begin + " of the data section "
+                            + "belong to no tensor (before '" + e.info.name() + "'); the header does not describe "
+                            + "this data");
                 }
+                covered = e.end;
+                prev = e;
+            }
+            if (covered != dataLen) {
+                throw new CheckpointException(file + ": the tensors cover " + covered + " bytes but the data section "
+                        + "holds " + dataLen + (covered < dataLen ? " (trailing bytes, or a header that lost some "
+                        + "padding)" : "") + "; the file is corrupt");
             }
             return new Safetensors(path, ch, dataStart, Collections.unmodifiableMap(entries),
                     Collections.unmodifiableMap(metadata));

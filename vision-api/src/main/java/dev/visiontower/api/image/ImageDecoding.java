@@ -21,7 +21,33 @@ import java.nio.file.Path;
  * that headless runtimes without it can still use everything else; {@link #isAvailable()} tells whether it is present.
  */
 public final class ImageDecoding {
+    /**
+     * The most pixels an image may declare, checked from its header before anything is decoded: PIL's limit
+     * ({@code Image.MAX_IMAGE_PIXELS} 89,478,485, refused at twice that); property
+     * {@code visiontower.image.maxPixels} changes it.
+     */
+    public static final long DEFAULT_MAX_PIXELS = 2L * 89_478_485L;
+    /** System property overriding {@link #DEFAULT_MAX_PIXELS}. */
+    public static final String MAX_PIXELS_PROPERTY = "visiontower.image.maxPixels";
+
     private ImageDecoding() {
+    }
+
+    /** The pixel limit in force. */
+    public static long maxPixels() {
+        String v = System.getProperty(MAX_PIXELS_PROPERTY);
+        if (v == null) {
+            return DEFAULT_MAX_PIXELS;
+        }
+        try {
+            long n = Long.parseLong(v.trim());
+            if (n > 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the error
+        }
+        throw new InvalidInputException("-D" + MAX_PIXELS_PROPERTY + "=" + v + " must be a positive number of pixels");
     }
 
     /** Whether {@code java.desktop} (ImageIO) is in the runtime. */
@@ -35,6 +61,9 @@ public final class ImageDecoding {
             throw new InvalidInputException(file + ": cannot decode images: the java.desktop module is not in this "
                     + "runtime (add it with --add-modules java.desktop)");
         }
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new InvalidInputException(file + ": not a regular file (a directory, device or pipe is not an image)");
+        }
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
@@ -44,7 +73,7 @@ public final class ImageDecoding {
             throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
         }
         try (InputStream in = new java.io.ByteArrayInputStream(bytes)) {
-            return Decoder.decode(in, file.toString());
+            return Decoder.decode(in, file.toString(), maxPixels());
         } catch (IOException | RuntimeException e) {
             if (e instanceof InvalidInputException) {
                 throw (InvalidInputException) e;
@@ -55,14 +84,36 @@ public final class ImageDecoding {
 
     /** Kept in its own class so that nothing from java.desktop is linked unless an image is decoded. */
     private static final class Decoder {
-        static RgbImage decode(InputStream in, String name) throws IOException {
-            BufferedImage img = javax.imageio.ImageIO.read(in);
-            if (img == null) {
-                throw new InvalidInputException(name + ": not a readable image (supported: PNG, JPEG, BMP, GIF)");
+        static RgbImage decode(InputStream in, String name, long maxPixels) throws IOException {
+            BufferedImage img;
+            try (javax.imageio.stream.ImageInputStream iis = new javax.imageio.stream.MemoryCacheImageInputStream(in)) {
+                java.util.Iterator<javax.imageio.ImageReader> readers = javax.imageio.ImageIO.getImageReaders(iis);
+                if (!readers.hasNext()) {
+                    throw new InvalidInputException(name + ": not a readable image (supported: PNG, JPEG, BMP, GIF)");
+                }
+                javax.imageio.ImageReader reader = readers.next();
+                try {
+                    reader.setInput(iis, true, true);
+                    // the declared size, from the header, before a pixel is decoded
+                    long w = reader.getWidth(0);
+                    long h = reader.getHeight(0);
+                    if (w <= 0 || h <= 0) {
+                        throw new InvalidInputException(name + ": the image declares an empty size " + w + "x" + h);
+                    }
+                    if (w * h > maxPixels || w * h * 3 > Integer.MAX_VALUE - 16) {
+                        throw new InvalidInputException(String.format(java.util.Locale.ROOT, "%s: the image declares "
+                                + "%dx%d = %,d pixels, more than the limit of %,d (raise it with -D%s=N if the file "
+                                + "is trusted)", name, w, h, w * h, Math.min(maxPixels, (Integer.MAX_VALUE - 16) / 3),
+                                MAX_PIXELS_PROPERTY));
+                    }
+                    img = reader.read(0);
+                } finally {
+                    reader.dispose();
+                }
             }
             int w = img.getWidth();
             int h = img.getHeight();
-            byte[] out = new byte[w * h * 3];
+            byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
             Raster r = img.getRaster();
             int bands = r.getNumBands();
             boolean direct = img.getColorModel() instanceof ComponentColorModel

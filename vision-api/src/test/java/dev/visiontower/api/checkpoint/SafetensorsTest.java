@@ -144,6 +144,49 @@ class SafetensorsTest {
         assertTrue(m.contains("Duplicate") || m.contains("duplicate"), m);
     }
 
+    /** The tensors must tile the data section: a lost byte, a hole or trailing bytes are corruption, not NaN. */
+    @Test
+    void dataSectionMustBeCoveredExactly() throws IOException {
+        String one = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+        try (Safetensors ok = Safetensors.open(file(one, 8))) {
+            assertEquals(java.util.Set.of("a"), ok.names());
+        }
+        String m = error(file(one, 12));
+        assertTrue(m.contains("cover 8 bytes but the data section holds 12"), m);
+        String hole = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}";
+        m = error(file(hole, 12));
+        assertTrue(m.contains("bytes 4..8 of the data section belong to no tensor"), m);
+        // a header one byte shorter than written (a trailing pad dropped): the data shifts by one byte
+        Path p = tmp.resolve("shifted.safetensors");
+        SafetensorsWriter.write(p, Map.of("a", HostTensor.ofFloats(new float[] {1, 2}, 2)), Map.of());
+        byte[] all = Files.readAllBytes(p);
+        ByteBuffer bb = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
+        long len = bb.getLong(0);
+        bb.putLong(0, len - 1);
+        Files.write(p, all);
+        m = assertThrows(CheckpointException.class, () -> Safetensors.open(p).close()).getMessage();
+        assertTrue(m.contains(p.toString()), m);
+    }
+
+    @Test
+    void bytesAfterTheHeaderJsonAreRefused() throws IOException {
+        String m = error(file("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}} x", 4));
+        assertTrue(m.contains("not valid JSON"), m);
+    }
+
+    /** A pipe named like a weight file would block a reader forever: refused at once. */
+    @Test
+    void aPipeIsNotAWeightFile() throws Exception {
+        Path fifo = tmp.resolve("model.safetensors");
+        org.junit.jupiter.api.Assumptions.assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()
+                == 0, "mkfifo is available");
+        String m = assertThrows(InvalidInputException.class, () -> Safetensors.open(fifo)).getMessage();
+        assertTrue(m.contains("not a regular file"), m);
+        m = assertThrows(InvalidInputException.class, () -> Checkpoint.open(tmp)).getMessage();
+        assertTrue(m.contains("not a regular file"), m);
+    }
+
     @Test
     void notJson() throws IOException {
         String m = error(file("{not json", 0));
