@@ -146,15 +146,23 @@ final class TrainCommand implements Callable<Integer> {
                         + "libtorch)");
             }
             TrainingData dataset = TrainingData.load(data, seed);
+            // a new model is staged beside the output (.NAME.init), so that until the first epoch is written the
+            // output folder holds nothing that looks like a trained model; a run killed before that resumes from it
+            Path staged = out.toAbsolutePath().resolveSibling("." + out.toAbsolutePath().getFileName() + ".init");
             Path source = arch.resume != null ? arch.resume : arch.init;
-            if (plan != null) { // a new model in out: the architecture, a tokenizer for the captions, random weights
+            boolean resume = arch.resume != null;
+            if (plan != null) { // the architecture, a tokenizer for the captions, random weights
                 List<String> captions = new ArrayList<>();
                 dataset.train.forEach(e -> captions.add(e.text()));
-                NewModel.create(plan.family(), out, plan.config(), captions, seed);
-                source = out;
+                NewModel.create(plan.family(), staged, plan.config(), captions, seed);
+                source = staged;
+            } else if (resume && !TrainingRun.hasCompletedEpoch(out) && java.nio.file.Files.isDirectory(staged)) {
+                err.println("no epoch of " + out + " was completed: starting again from the staged new model");
+                source = staged;
+                resume = false;
             }
-            TrainingRun.run(b, source, arch.resume != null, dataset.train, dataset.heldout, settings, out,
-                    new Progress(err, b));
+            TrainingRun.run(b, source, resume, dataset.train, dataset.heldout, settings, out, new Progress(err, b));
+            dev.visiontower.api.train.NewModel.discardStaged(staged);
         }
         err.println("wrote " + out + " (model.safetensors, config.json, tokenizer files, optimizer state, "
                 + "metrics.jsonl, training_curve.png)");

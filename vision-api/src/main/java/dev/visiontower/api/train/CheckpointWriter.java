@@ -24,6 +24,9 @@ public final class CheckpointWriter {
             "open_clip_config.json", "vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json",
             "special_tokens_map.json", "spiece.model", "README.md");
 
+    /** Written last into a new checkpoint's scratch directory: the directory is complete. */
+    static final String COMPLETE = ".complete";
+
     private CheckpointWriter() {
     }
 
@@ -44,6 +47,7 @@ public final class CheckpointWriter {
         Path abs = dir.toAbsolutePath();
         try {
             Files.createDirectories(abs.getParent());
+            recover(abs);
             Path tmp = AtomicFiles.newSiblingDirectory(abs);
             try {
                 java.util.Set<String> copy = new java.util.LinkedHashSet<>(SIDE_FILES);
@@ -58,22 +62,70 @@ public final class CheckpointWriter {
                     Files.write(tmp.resolve(e.getKey()), e.getValue());
                 }
                 SafetensorsWriter.write(tmp.resolve("model.safetensors"), weights, Map.of("producer", "visiontower"));
-                Path old = null;
+                Files.write(tmp.resolve(COMPLETE), new byte[0]); // last: what recover() trusts
+                Path old = oldSibling(abs);
+                deleteTree(old);
                 if (Files.exists(abs)) {
-                    old = abs.resolveSibling("." + abs.getFileName() + ".old");
-                    deleteTree(old);
                     Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
                 }
+                // a kill here leaves no abs, a complete tmp and the previous checkpoint in old: recover() finishes
                 Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
-                if (old != null) {
-                    deleteTree(old);
-                }
+                Files.deleteIfExists(abs.resolve(COMPLETE));
+                deleteTree(old);
             } finally {
                 deleteTree(tmp);
             }
         } catch (IOException e) {
             throw new InvalidInputException(dir + ": cannot write the checkpoint: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Finishes or undoes a replacement of {@code dir} that a crash interrupted, and removes what such a crash left
+     * beside it: with {@code dir} missing, a completely written new checkpoint takes its place, else the previous
+     * one comes back; then stale scratch directories go. Safe to call at any time (a no-op when nothing was
+     * interrupted); {@link #write} and training runs call it first.
+     */
+    public static void recover(Path dir) {
+        Path abs = dir.toAbsolutePath();
+        Path parent = abs.getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            return;
+        }
+        try {
+            List<Path> scratch = new java.util.ArrayList<>();
+            String prefix = "." + abs.getFileName() + ".";
+            try (Stream<Path> s = Files.list(parent)) {
+                s.filter(p -> {
+                    String n = p.getFileName().toString();
+                    return n.startsWith(prefix) && n.endsWith(".tmp") && Files.isDirectory(p);
+                }).forEach(scratch::add);
+            }
+            Path old = oldSibling(abs);
+            if (!Files.exists(abs)) {
+                Path done = scratch.stream().filter(p -> Files.isRegularFile(p.resolve(COMPLETE))).findFirst()
+                        .orElse(null);
+                if (done != null) {
+                    Files.move(done, abs, StandardCopyOption.ATOMIC_MOVE);
+                    Files.deleteIfExists(abs.resolve(COMPLETE));
+                    scratch.remove(done);
+                } else if (Files.isDirectory(old)) {
+                    Files.move(old, abs, StandardCopyOption.ATOMIC_MOVE);
+                }
+            }
+            for (Path p : scratch) {
+                deleteTree(p);
+            }
+            if (Files.exists(abs)) {
+                deleteTree(old);
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException(dir + ": cannot recover from an interrupted write: " + e.getMessage(), e);
+        }
+    }
+
+    private static Path oldSibling(Path abs) {
+        return abs.resolveSibling("." + abs.getFileName() + ".old");
     }
 
     static void deleteTree(Path p) throws IOException {

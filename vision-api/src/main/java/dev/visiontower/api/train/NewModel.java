@@ -177,6 +177,11 @@ public final class NewModel {
         return out;
     }
 
+    /** Removes a staged new model once its run has written a checkpoint of its own (nothing when absent). */
+    public static void discardStaged(Path dir) {
+        deleteQuietly(dir);
+    }
+
     /** Removes a temporary directory; one left over is harmless. */
     private static void deleteQuietly(Path dir) {
         if (dir != null) {

@@ -50,6 +50,14 @@ import java.util.concurrent.Future;
  */
 public final class TrainingRun {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The settings and the epoch a run reached, written with each epoch's checkpoint. */
+    public static final String STATE_FILE = "trainer_state.json";
+
+    /** Whether {@code dir} holds a completed epoch of a run (its {@link #STATE_FILE}). */
+    public static boolean hasCompletedEpoch(Path dir) {
+        CheckpointWriter.recover(dir);
+        return Files.isRegularFile(dir.resolve(STATE_FILE));
+    }
 
     /** One image with its caption, and optionally the label zero-shot evaluation compares against. */
     public record Example(Path image, String text, String label) {
@@ -129,6 +137,10 @@ public final class TrainingRun {
         if (train.isEmpty()) {
             throw new InvalidInputException("no training examples");
         }
+        CheckpointWriter.recover(out); // a run killed while replacing its checkpoint left it half-renamed
+        if (!out.toAbsolutePath().equals(source.toAbsolutePath())) {
+            CheckpointWriter.recover(source);
+        }
         int startEpoch = 0;
         List<String> metrics = new ArrayList<>();
         if (resume) {
@@ -155,7 +167,11 @@ public final class TrainingRun {
 
     /** {@code trainer_state.json} of an earlier run. */
     public static JsonNode readState(Path dir) {
-        Path f = dir.resolve("trainer_state.json");
+        Path f = dir.resolve(STATE_FILE);
+        if (!Files.isRegularFile(f)) {
+            throw new InvalidInputException(dir + ": no completed epoch to resume from (" + STATE_FILE + " is missing); "
+                    + "start the run again");
+        }
         try {
             return JSON.readTree(f.toFile());
         } catch (IOException e) {
@@ -365,7 +381,7 @@ public final class TrainingRun {
                     .put("precision", s.precision().name().toLowerCase(java.util.Locale.ROOT))
                     .put("grad_checkpointing", s.gradCheckpointing());
             try {
-                extra.put("trainer_state.json", JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state));
+                extra.put(STATE_FILE, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state));
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }
