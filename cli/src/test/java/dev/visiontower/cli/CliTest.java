@@ -217,6 +217,42 @@ class CliTest {
         assertTrue(r.out().contains("fusions") && r.out().contains("int8.activations"), r.out());
     }
 
+    /** Sizes far beyond any model and non-finite weights are refused naming the file, before anything is built. */
+    @Test
+    void hostileConfigsAndNonFiniteWeightsAreCleanErrors() throws IOException {
+        String img = golden("preprocess").resolve("img_shapes.png").toString();
+        String out = tmp.resolve("o.npy").toString();
+        Path huge = tmp.resolve("huge");
+        Files.createDirectories(huge);
+        Files.copy(golden("clip_vision").resolve("model.safetensors"), huge.resolve("model.safetensors"));
+        com.fasterxml.jackson.databind.node.ObjectNode cfg = (com.fasterxml.jackson.databind.node.ObjectNode)
+                new ObjectMapper().readTree(golden("clip_vision").resolve("config.json").toFile());
+        com.fasterxml.jackson.databind.node.ObjectNode v = cfg.has("vision_config")
+                ? (com.fasterxml.jackson.databind.node.ObjectNode) cfg.get("vision_config") : cfg;
+        v.put("num_hidden_layers", 100_000_000);
+        Files.writeString(huge.resolve("config.json"), cfg.toString());
+        assertCleanError(run("embed", "--model", huge.toString(), img, "--output", out), "huge/config.json",
+                "depth 100000000 is above 1024");
+
+        Path nan = tmp.resolve("nan");
+        Files.createDirectories(nan);
+        Files.copy(golden("clip_vision").resolve("config.json"), nan.resolve("config.json"));
+        java.util.Map<String, HostTensor> weights = new java.util.LinkedHashMap<>();
+        try (Safetensors s = Safetensors.open(golden("clip_vision").resolve("model.safetensors"))) {
+            for (String n : s.names()) {
+                weights.put(n, s.read(n));
+            }
+        }
+        String victim = weights.keySet().stream().filter(n -> n.endsWith("fc1.weight")).findFirst().orElseThrow();
+        float[] f = weights.get(victim).floats().clone();
+        f[3] = Float.NaN;
+        weights.put(victim, HostTensor.ofFloats(f, weights.get(victim).shape()));
+        dev.visiontower.api.checkpoint.SafetensorsWriter.write(nan.resolve("model.safetensors"), weights,
+                java.util.Map.of());
+        assertCleanError(run("embed", "--model", nan.toString(), img, "--output", out), "nan", victim, "NaN",
+                "weights must be finite");
+    }
+
     @Test
     void verboseShowsTheStackTrace() {
         Result r = run("embed", "--verbose", "--backend", "nosuch", "x.png", "--output", "o.npy");

@@ -62,7 +62,17 @@ public final class Models {
     public static Match detect(Checkpoint checkpoint) {
         List<ModelFamilyProvider> all = families();
         for (ModelFamilyProvider f : all) {
-            Optional<ModelDefinition> d = f.recognize(checkpoint);
+            Optional<ModelDefinition> d;
+            try {
+                d = f.recognize(checkpoint);
+            } catch (InvalidInputException e) {
+                String where = checkpoint.dir().toString();
+                if (e.getMessage() != null && e.getMessage().contains(where)) {
+                    throw e;
+                }
+                // a family's config checks (VitConfig, TextConfig) do not know the file: name it here
+                throw new CheckpointException(where + "/config.json (" + f.name() + "): " + e.getMessage(), e);
+            }
             if (d.isPresent()) {
                 return new Match(f, d.get());
             }

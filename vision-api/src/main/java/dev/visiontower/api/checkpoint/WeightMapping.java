@@ -22,6 +22,9 @@ import java.util.regex.Pattern;
  * mis-shaped tensor by name.
  */
 public final class WeightMapping {
+    /** System property: {@code true} loads weights holding NaN or infinities instead of refusing them. */
+    public static final String ALLOW_NON_FINITE_PROPERTY = "visiontower.allowNonFiniteWeights";
+
 
     /** How a checkpoint tensor becomes a canonical one. */
     public enum Transform { AS_IS, TRANSPOSE, ROW_BLOCK }
@@ -260,6 +263,16 @@ public final class WeightMapping {
             if (t.dtype() != dev.visiontower.api.DType.FLOAT32) {
                 throw new CheckpointException(where + ": tensor '" + r.source() + "' holds " + t.dtype()
                         + ", expected a floating-point tensor");
+            }
+            if (!Boolean.getBoolean(ALLOW_NON_FINITE_PROPERTY)) {
+                float[] v = t.floats();
+                for (int i = 0; i < v.length; i++) {
+                    if (!Float.isFinite(v[i])) {
+                        throw new CheckpointException(where + ": tensor '" + r.source() + "' holds " + v[i]
+                                + " at element " + i + "; weights must be finite (-D" + ALLOW_NON_FINITE_PROPERTY
+                                + "=true loads them anyway)");
+                    }
+                }
             }
             switch (r.transform()) {
                 case AS_IS:

@@ -40,6 +40,14 @@ public record TextConfig(int vocabSize, int contextLength, int width, int depth,
         if (vocabSize <= 0 || contextLength <= 0 || width <= 0 || depth < 0 || heads <= 0 || mlpWidth <= 0) {
             throw new InvalidInputException("invalid text config: sizes must be positive");
         }
+        if (vocabSize > 10_000_000 || contextLength > 1_000_000 || width > VitConfig.MAX_WIDTH
+                || depth > VitConfig.MAX_DEPTH || heads > VitConfig.MAX_WIDTH || mlpWidth > 8L * VitConfig.MAX_WIDTH
+                || projectionDim > VitConfig.MAX_WIDTH) {
+            throw new InvalidInputException("invalid text config: a size is above the limits (vocabulary " + vocabSize
+                    + " <= 10,000,000, context " + contextLength + " <= 1,000,000, width " + width + ", heads "
+                    + heads + " and projection " + projectionDim + " <= " + VitConfig.MAX_WIDTH + ", depth " + depth
+                    + " <= " + VitConfig.MAX_DEPTH + ")");
+        }
         if (width % heads != 0) {
             throw new InvalidInputException("invalid text config: width " + width + " is not divisible by heads " + heads);
         }

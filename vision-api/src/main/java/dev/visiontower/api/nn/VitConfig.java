@@ -43,6 +43,14 @@ public record VitConfig(int imageSize, int patchSize, int channels, int width, i
         require(width > 0 && depth >= 0 && heads > 0 && mlpWidth > 0,
                 "width, heads and mlpWidth must be > 0 and depth >= 0");
         require(width % heads == 0, "width " + width + " is not divisible by heads " + heads);
+        // upper bounds far above any published model, so a corrupt config fails here, not in a huge allocation
+        require(imageSize <= MAX_IMAGE_SIZE, "imageSize " + imageSize + " is above " + MAX_IMAGE_SIZE);
+        require(channels <= 64, "channels " + channels + " is above 64");
+        require(depth <= MAX_DEPTH, "depth " + depth + " is above " + MAX_DEPTH + " layers");
+        require(width <= MAX_WIDTH && mlpWidth <= 8L * MAX_WIDTH && heads <= MAX_WIDTH,
+                "width " + width + ", mlpWidth " + mlpWidth + " or heads " + heads + " is above the limits (width and "
+                        + "heads " + MAX_WIDTH + ", mlpWidth " + 8L * MAX_WIDTH + ")");
+        require(projectionDim <= MAX_WIDTH, "projectionDim " + projectionDim + " is above " + MAX_WIDTH);
         require(activation != null && norm != null && finalNorm != null && pooling != null
                 && posEmbedResample != null, "activation, norm, finalNorm, pooling and posEmbedResample are required");
         require(normEps > 0 && normEps < 1, "normEps must be in (0, 1), got " + normEps);
@@ -53,6 +61,13 @@ public record VitConfig(int imageSize, int patchSize, int channels, int width, i
         require(projectionDim == 0 || pooling != Pooling.NONE, "a projection needs a pooled output");
         require(!projectionBias || projectionDim > 0, "projectionBias without a projection");
     }
+
+    /** Largest accepted {@code imageSize} (pixels per side). */
+    public static final int MAX_IMAGE_SIZE = 16384;
+    /** Largest accepted number of blocks. */
+    public static final int MAX_DEPTH = 1024;
+    /** Largest accepted width (and number of heads); the MLP may be up to 8 times wider. */
+    public static final int MAX_WIDTH = 65536;
 
     private static void require(boolean ok, String message) {
         if (!ok) {
