@@ -41,7 +41,8 @@ final class EmbedCommand implements Callable<Integer> {
                 description = "float32 pixel_values [B,3,H,W] from .safetensors or .npy (skips preprocessing).")
         Path pixels;
 
-        @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "PNG or JPEG files.")
+        @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "Image files, directories (searched "
+                + "recursively, sorted by path), @LIST (a file with one path per line) or - (paths on standard input).")
         List<Path> images;
     }
 
@@ -75,14 +76,7 @@ final class EmbedCommand implements Callable<Integer> {
         Outputs.Format format = Outputs.format(output);
         Path modelDir = common.modelDir();
         HostTensor pixels = input.pixels != null ? Inputs.readPixels(input.pixels) : null;
-        List<Path> images = input.images;
-        if (images != null) {
-            for (Path p : images) {
-                if (!Files.isRegularFile(p)) {
-                    throw new InvalidInputException(p + ": no such image file");
-                }
-            }
-        }
+        List<Path> images = input.images == null ? null : Inputs.imageFiles(input.images, System.in);
         long total = pixels != null ? pixels.dim(0) : images.size();
         var err = spec.commandLine().getErr();
         List<HostTensor> last = new ArrayList<>();
@@ -161,8 +155,27 @@ final class EmbedCommand implements Callable<Integer> {
             default:
                 throw new AssertionError(format);
         }
+        if (images != null && format != Outputs.Format.JSONL) { // .jsonl lines carry their path
+            writeRowPaths(images, rowsPerImage);
+        }
         err.println("wrote " + total + " embedding(s) to " + output);
         return 0;
+    }
+
+    /** {@code OUTPUT.paths.txt}: the image of every row, in order (with the tile index when tiling). */
+    private void writeRowPaths(List<Path> images, List<Integer> rowsPerImage) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        boolean tiled = rowsPerImage.stream().anyMatch(r -> r != 1);
+        for (int i = 0; i < images.size(); i++) {
+            for (int t = 0; t < rowsPerImage.get(i); t++) {
+                sb.append(images.get(i)).append(tiled ? "\t" + t : "").append('\n');
+            }
+        }
+        Path sidecar = output.resolveSibling(output.getFileName() + ".paths.txt");
+        Path tmp = dev.visiontower.api.checkpoint.AtomicFiles.newSiblingFile(sidecar);
+        Files.writeString(tmp, sb.toString());
+        Files.move(tmp, sidecar, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     private HostTensor requireEmbedding(HostTensor e) {

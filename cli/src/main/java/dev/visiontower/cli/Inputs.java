@@ -8,6 +8,7 @@ import dev.visiontower.api.checkpoint.Safetensors;
 import dev.visiontower.api.image.ImageDecoding;
 import dev.visiontower.api.image.ImagePreprocessor;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,6 +18,62 @@ import java.util.Locale;
 /** Reading the model inputs the commands accept. */
 final class Inputs {
     private Inputs() {
+    }
+
+    /** File name endings taken as images when a directory is given. */
+    static final List<String> IMAGE_EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif",
+            ".tiff");
+
+    /**
+     * The image files named by the command line: files as given, directories searched recursively for image files
+     * (by extension, sorted by path), and {@code -} for paths read from standard input, one per line ({@code @FILE}
+     * arguments, one path per line, are expanded by the command-line parser).
+     */
+    static List<Path> imageFiles(List<Path> args, java.io.InputStream stdin) {
+        List<Path> out = new java.util.ArrayList<>();
+        for (Path a : args) {
+            if (a.toString().equals("-")) {
+                try {
+                    java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(stdin,
+                            java.nio.charset.StandardCharsets.UTF_8));
+                    for (String line = r.readLine(); line != null; line = r.readLine()) {
+                        if (!line.isBlank()) {
+                            out.add(requireFile(Path.of(line.strip())));
+                        }
+                    }
+                } catch (IOException e) {
+                    throw new InvalidInputException("cannot read image paths from standard input: " + e.getMessage(), e);
+                }
+            } else if (Files.isDirectory(a)) {
+                List<Path> found = new java.util.ArrayList<>();
+                try (java.util.stream.Stream<Path> walk = Files.walk(a)) {
+                    walk.filter(Files::isRegularFile).filter(f -> {
+                        String n = f.getFileName().toString().toLowerCase(Locale.ROOT);
+                        return IMAGE_EXTENSIONS.stream().anyMatch(n::endsWith);
+                    }).sorted().forEach(found::add);
+                } catch (IOException | java.io.UncheckedIOException e) {
+                    throw new InvalidInputException(a + ": cannot list the directory: " + e.getMessage(), e);
+                }
+                if (found.isEmpty()) {
+                    throw new InvalidInputException(a + ": no image files in this directory (looked for "
+                            + String.join(", ", IMAGE_EXTENSIONS) + ")");
+                }
+                out.addAll(found);
+            } else {
+                out.add(requireFile(a));
+            }
+        }
+        if (out.isEmpty()) {
+            throw new InvalidInputException("no images given");
+        }
+        return out;
+    }
+
+    private static Path requireFile(Path p) {
+        if (!Files.isRegularFile(p)) {
+            throw new InvalidInputException(p + ": no such image file");
+        }
+        return p;
     }
 
     /** Reads a float32 {@code [B, 3, H, W]} tensor named {@code pixel_values} from .safetensors or .npy. */
