@@ -142,8 +142,31 @@ public record ImageTransform(ResizeMode resize, int size, int width, ResampleFil
             mean = floats(cfg.get("image_mean"), CLIP_MEAN, where, "image_mean");
             std = floats(cfg.get("image_std"), CLIP_STD, where, "image_std");
         }
+        // bounded and finite, so a corrupt config fails here, naming the field, not in a huge allocation or as NaN
+        checkSize(where, "size", mode == ResizeMode.NONE ? 1 : size);
+        checkSize(where, "size.width", mode == ResizeMode.EXACT ? width : 1);
+        checkSize(where, "crop_size", cfg.path("do_center_crop").asBoolean(false) ? ch : 1);
+        checkSize(where, "crop_size.width", cfg.path("do_center_crop").asBoolean(false) ? cw : 1);
+        if (!(rescale > 0) || Double.isInfinite(rescale)) {
+            throw new InvalidInputException(where + ": rescale_factor must be a positive finite number, got " + rescale);
+        }
+        for (int i = 0; i < 3; i++) {
+            if (!Float.isFinite(mean[i]) || !Float.isFinite(std[i]) || std[i] == 0) {
+                throw new InvalidInputException(where + ": image_mean and image_std must be finite, image_std non-zero; "
+                        + "got " + java.util.Arrays.toString(mean) + " and " + java.util.Arrays.toString(std));
+            }
+        }
         ResampleFilter filter = ResampleFilter.fromPilCode(cfg.path("resample").asInt(3));
         return new ImageTransform(mode, size, width, filter, ch, cw, CropOffset.FLOOR, rescale, mean, std);
+    }
+
+    /** The largest resize or crop side a preprocessing config may ask for. */
+    public static final int MAX_SIDE = 8192;
+
+    private static void checkSize(String where, String field, int v) {
+        if (v <= 0 || v > MAX_SIDE) {
+            throw new InvalidInputException(where + ": " + field + " " + v + " is outside 1.." + MAX_SIDE);
+        }
     }
 
     private static float[] floats(JsonNode n, float[] dflt, String where, String key) {
@@ -156,6 +179,11 @@ public record ImageTransform(ResizeMode resize, int size, int width, ResampleFil
         }
         if (!n.isArray() || n.size() != 3) {
             throw new InvalidInputException(where + ": " + key + " must be 3 numbers, got " + n);
+        }
+        for (JsonNode x : n) {
+            if (!x.isNumber()) {
+                throw new InvalidInputException(where + ": " + key + " must be 3 numbers, got " + n);
+            }
         }
         return new float[] {(float) n.get(0).asDouble(), (float) n.get(1).asDouble(), (float) n.get(2).asDouble()};
     }

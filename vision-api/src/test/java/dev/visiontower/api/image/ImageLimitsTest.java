@@ -100,4 +100,20 @@ class ImageLimitsTest {
         m = assertThrows(InvalidInputException.class, () -> ImageDecoding.read(fifo)).getMessage();
         assertTrue(m.contains("not a regular file"), m);
     }
+
+    @Test
+    void preprocessingConfigsAreBoundedAndFinite() throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        String base = "{\"do_resize\": true, \"size\": {\"shortest_edge\": 224}, \"do_center_crop\": true, "
+                + "\"crop_size\": %s, \"image_mean\": %s, \"rescale_factor\": %s}";
+        String m = assertThrows(InvalidInputException.class, () -> ImageTransform.fromHuggingFace(json.readTree(
+                String.format(base, "16000", "[0.5, 0.5, 0.5]", "0.00392")), "pre.json")).getMessage();
+        assertTrue(m.contains("pre.json") && m.contains("crop_size 16000"), m);
+        m = assertThrows(InvalidInputException.class, () -> ImageTransform.fromHuggingFace(json.readTree(
+                String.format(base, "224", "[\"NaN\", 0.5, 0.5]", "0.00392")), "pre.json")).getMessage();
+        assertTrue(m.contains("image_mean must be 3 numbers"), m);
+        m = assertThrows(InvalidInputException.class, () -> ImageTransform.fromHuggingFace(json.readTree(
+                String.format(base, "224", "[0.5, 0.5, 0.5]", "\"NaN\"")), "pre.json")).getMessage();
+        assertTrue(m.contains("rescale_factor"), m);
+    }
 }
