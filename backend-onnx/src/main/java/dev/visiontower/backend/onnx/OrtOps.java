@@ -337,15 +337,9 @@ final class OrtOps implements Ops {
 
     @Override
     public Tensor mean(Tensor x, int dim) {
-        ShapeRules.dim("mean", dim, sh(x).length);
         long[] in = t(x).dims();
+        long[] out = ShapeRules.reduce("mean", in, dim);
         int ax = axis(dim, in.length);
-        long[] out = new long[in.length - 1];
-        for (int i = 0, j = 0; i < in.length; i++) {
-            if (i != ax) {
-                out[j++] = in[i];
-            }
-        }
         Protobuf a = OnnxGraph.attrs();
         OnnxGraph.attrInt(a, "keepdims", 0);
         return node("ReduceMean", out, t(x).type(), a, x, longs(ax));
@@ -396,15 +390,9 @@ final class OrtOps implements Ops {
 
     @Override
     public Tensor argmax(Tensor x, int dim) {
-        ShapeRules.dim("argmax", dim, sh(x).length);
         long[] in = t(x).dims();
+        long[] out = ShapeRules.reduce("argmax", in, dim);
         int ax = axis(dim, in.length);
-        long[] out = new long[in.length - 1];
-        for (int i = 0, j = 0; i < in.length; i++) {
-            if (i != ax) {
-                out[j++] = in[i];
-            }
-        }
         Protobuf a = OnnxGraph.attrs();
         OnnxGraph.attrInt(a, "axis", ax);
         OnnxGraph.attrInt(a, "keepdims", 0);

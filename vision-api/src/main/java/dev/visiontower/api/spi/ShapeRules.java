@@ -29,6 +29,18 @@ public final class ShapeRules {
         return d;
     }
 
+    /** The shape of a reduction over dimension {@code dim} (the dimension dropped). */
+    public static long[] reduce(String op, long[] in, int dim) {
+        int d = dim(op, dim, in.length);
+        long[] out = new long[in.length - 1];
+        for (int i = 0, j = 0; i < in.length; i++) {
+            if (i != d) {
+                out[j++] = in[i];
+            }
+        }
+        return out;
+    }
+
     /** Numpy broadcasting of two shapes. */
     public static long[] broadcast(String op, long[] a, long[] b) {
         int n = Math.max(a.length, b.length);
