@@ -53,7 +53,10 @@ public final class TrainingRun {
     /** The settings and the epoch a run reached, written with each epoch's checkpoint. */
     public static final String STATE_FILE = "trainer_state.json";
 
-    /** Whether {@code dir} holds a completed epoch of a run (its {@link #STATE_FILE}). */
+    /**
+     * Whether {@code dir} holds a completed epoch of a run (its {@link #STATE_FILE}), after finishing or undoing a
+     * replacement of it that a crash interrupted ({@link CheckpointWriter#recover}).
+     */
     public static boolean hasCompletedEpoch(Path dir) {
         CheckpointWriter.recover(dir);
         return Files.isRegularFile(dir.resolve(STATE_FILE));
