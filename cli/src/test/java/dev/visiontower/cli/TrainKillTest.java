@@ -62,15 +62,17 @@ class TrainKillTest {
         Path out = tmp.resolve("out");
         Path staged = tmp.resolve(".out.init");
         List<String> fresh = List.of("train", "--preset", "shapes-clip", "--data", data.toString(), "--output",
-                out.toString(), "--epochs", "4", "--batch", "16", "--warmup", "2", "--seed", "1");
-        List<String> resume = List.of("train", "--resume", out.toString(), "--data", data.toString(), "--epochs", "4",
+                out.toString(), "--epochs", "10", "--batch", "16", "--warmup", "2", "--seed", "1");
+        List<String> resume = List.of("train", "--resume", out.toString(), "--data", data.toString(), "--epochs", "10",
                 "--batch", "16", "--warmup", "2", "--seed", "1");
         Random rnd = new Random(11);
         int before = -1;
         List<String> seen = new ArrayList<>();
         for (int kill = 0; kill < 4; kill++) {
             Process p = start(Files.exists(out) || Files.isDirectory(staged) ? resume : fresh);
-            long delay = 1500 + rnd.nextInt(6000);
+            // about JVM start-up and model load, then later and later into training (plus jitter); a slower machine
+            // moves the kills earlier, which the invariants below cover as well
+            long delay = new long[] {1800, 3200, 2800, 3000}[kill] + rnd.nextInt(400);
             boolean ended = p.waitFor(delay, TimeUnit.MILLISECONDS);
             if (!ended) {
                 p.destroyForcibly(); // SIGKILL: no shutdown hook, no finally
@@ -81,11 +83,13 @@ class TrainKillTest {
             assertTrue(epoch >= before, "a kill never loses a completed epoch: " + seen);
             before = epoch;
         }
-        Process p = start(Files.exists(out) || Files.isDirectory(staged) ? resume : fresh);
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the last run finishes");
+        if (before < 10) {
+            Process p = start(Files.exists(out) || Files.isDirectory(staged) ? resume : fresh);
+            assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the last run finishes");
+            assertEquals(0, p.exitValue(), Files.readString(tmp.resolve("log.txt"), StandardCharsets.UTF_8));
+        }
         String log = Files.readString(tmp.resolve("log.txt"), StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), log);
-        assertEquals(4, completedEpoch(out), seen + "\n" + log);
+        assertEquals(10, completedEpoch(out), seen + "\n" + log);
         try (var left = Files.list(tmp)) {
             List<String> names = left.map(f -> f.getFileName().toString()).filter(n -> n.startsWith(".out")).toList();
             assertTrue(names.isEmpty(), "nothing stale beside the output: " + names);

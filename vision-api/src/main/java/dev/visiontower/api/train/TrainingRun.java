@@ -148,6 +148,10 @@ public final class TrainingRun {
         List<String> metrics = new ArrayList<>();
         if (resume) {
             startEpoch = readState(source).path("epoch").asInt();
+            if (startEpoch >= s.epochs()) {
+                throw new InvalidInputException(source + ": the run already completed " + startEpoch + " epoch(s); "
+                        + "ask for more with a larger --epochs (now " + s.epochs() + ")");
+            }
             readMetrics(source, metrics);
         }
         try (Checkpoint ck = Checkpoint.open(source)) {
