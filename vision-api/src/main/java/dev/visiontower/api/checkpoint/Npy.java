@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -24,9 +25,6 @@ import java.util.regex.Pattern;
  */
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
-    private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
-    private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
-    private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
     private Npy() {
     }
@@ -70,38 +68,56 @@ public final class Npy {
         String header = new String(all, pos, (int) headerLen,
                 major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
         int dataPos = (int) (pos + headerLen);
-        Matcher d = DESCR.matcher(header);
-        Matcher f = FORTRAN.matcher(header);
-        Matcher s = SHAPE.matcher(header);
-        if (!d.find() || !f.find() || !s.find()) {
-            throw new InvalidInputException(file + ": cannot parse .npy header " + header.trim());
-        }
-        if (f.group(1).equals("True")) {
+        Map<String, String> dict = parseHeader(file, header);
+        if (dict.get("fortran_order").equals("True")) {
             throw new InvalidInputException(file + ": Fortran-order arrays are not supported; save with "
                     + "np.ascontiguousarray");
         }
+        String shapeText = dict.get("shape");
         List<Long> dims = new ArrayList<>();
-        for (String part : s.group(1).split(",")) {
+        for (String part : shapeText.substring(1, shapeText.length() - 1).split(",")) {
             String p = part.trim();
             if (!p.isEmpty()) {
+                long v;
                 try {
-                    dims.add(Long.parseLong(p.replace("L", "")));
+                    v = Long.parseLong(p.endsWith("L") ? p.substring(0, p.length() - 1) : p);
                 } catch (NumberFormatException e) {
-                    throw new InvalidInputException(file + ": bad shape in .npy header: (" + s.group(1) + ")");
+                    throw new InvalidInputException(file + ": bad shape in .npy header: " + shapeText);
                 }
+                if (v < 0) {
+                    throw new InvalidInputException(file + ": negative size in the .npy shape " + shapeText);
+                }
+                dims.add(v);
             }
         }
         long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
-        long numel = Shapes.numel(shape);
-        String descr = d.group(1);
+        String descr = dict.get("descr");
+        descr = descr.substring(1, descr.length() - 1);
         int size = elementSize(descr);
         if (size < 0) {
             throw new InvalidInputException(file + ": unsupported dtype '" + descr
                     + "', expected one of [<f4, <f8, <f2, <i8, <i4, |u1, |b1]");
         }
-        if (dataPos + numel * size > all.length) {
+        long numel;
+        long bytes;
+        try {
+            numel = Shapes.numel(shape);
+            bytes = Math.multiplyExact(numel, size);
+        } catch (ArithmeticException e) {
+            throw new InvalidInputException(file + ": the .npy shape " + shapeText + " overflows");
+        }
+        if (numel > Integer.MAX_VALUE - 8) {
+            throw new InvalidInputException(file + ": " + Shapes.format(shape) + " has " + numel
+                    + " elements, more than one array holds (2^31 - 9)");
+        }
+        long have = all.length - (long) dataPos;
+        if (bytes > have) {
             throw new InvalidInputException(file + ": data is truncated: " + descr + Shapes.format(shape) + " needs "
-                    + numel * size + " bytes, file has " + (all.length - dataPos));
+                    + bytes + " bytes, file has " + have);
+        }
+        if (bytes < have) {
+            throw new InvalidInputException(file + ": " + (have - bytes) + " bytes after the data that "
+                    + descr + Shapes.format(shape) + " needs; the file is corrupt");
         }
         int n = (int) numel;
         switch (descr) {
@@ -145,6 +161,37 @@ public final class Npy {
                 return HostTensor.ofBytes(out, shape);
             }
         }
+    }
+
+    private static final Pattern ENTRY = Pattern.compile(
+            "\\s*'(descr|fortran_order|shape)'\\s*:\\s*('[^']*'|True|False|\\([^()]*\\))\\s*(,|\\})");
+
+    /** The header's dict, strictly: exactly descr, fortran_order and shape, each once, and nothing else. */
+    private static Map<String, String> parseHeader(Path file, String header) {
+        String h = header.strip();
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        if (h.startsWith("{")) {
+            Matcher m = ENTRY.matcher(h);
+            int at = 1;
+            boolean closed = false;
+            while (!closed && m.find(at) && m.start() == at) {
+                if (out.put(m.group(1), m.group(2)) != null) {
+                    throw new InvalidInputException(file + ": .npy header names '" + m.group(1) + "' twice");
+                }
+                at = m.end();
+                if (m.group(3).equals("}")) {
+                    closed = true;
+                } else if (h.substring(at).strip().equals("}")) { // a trailing comma before the brace
+                    closed = true;
+                    at = h.length();
+                }
+            }
+            if (closed && at == h.length() && out.size() == 3) {
+                return out;
+            }
+        }
+        throw new InvalidInputException(file + ": cannot parse the .npy header " + h + " (expected a dict of exactly "
+                + "'descr', 'fortran_order' and 'shape')");
     }
 
     private static int elementSize(String descr) {

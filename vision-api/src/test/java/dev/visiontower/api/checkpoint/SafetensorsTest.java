@@ -233,6 +233,44 @@ class SafetensorsTest {
         assertTrue(m.contains("truncated"), m);
     }
 
+    /** A .npy file with the given header dict text and data bytes (format 1.0, header padded as numpy does). */
+    private Path npy(String dict, int dataBytes) throws IOException {
+        StringBuilder h = new StringBuilder(dict);
+        while ((10 + h.length() + 1) % 64 != 0) {
+            h.append(' ');
+        }
+        h.append('\n');
+        byte[] hb = h.toString().getBytes(StandardCharsets.ISO_8859_1);
+        ByteBuffer b = ByteBuffer.allocate(10 + hb.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0}).putShort((short) hb.length).put(hb);
+        Path p = tmp.resolve("n" + System.nanoTime() + ".npy");
+        Files.write(p, b.array());
+        return p;
+    }
+
+    private String npyError(Path p) {
+        return assertThrows(InvalidInputException.class, () -> Npy.read(p)).getMessage();
+    }
+
+    @Test
+    void npyHeadersAreParsedStrictly() throws IOException {
+        assertArrayEquals(new long[] {2, 2}, Npy.read(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }",
+                16)).shape());
+        assertTrue(npyError(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 2), }", 16))
+                .contains("negative size"));
+        assertTrue(npyError(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", 16))
+                .contains("overflows"));
+        assertTrue(npyError(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", 20))
+                .contains("4 bytes after the data"));
+        // a 'descr' that is not a key of the dict, or a key missing, is not a header
+        String m = npyError(npy("{'x': \"'descr': '<f4'\", 'fortran_order': False, 'shape': (2, 2), }", 16));
+        assertTrue(m.contains("cannot parse the .npy header"), m);
+        m = npyError(npy("{'descr': '<f4', 'shape': (2, 2), }", 16));
+        assertTrue(m.contains("cannot parse the .npy header"), m);
+        m = npyError(npy("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", 16));
+        assertTrue(m.contains("twice"), m);
+    }
+
     /** A sparse file over 2 GiB: tensors past the 2 GiB mark are mapped and read. */
     @Test
     void readsTensorsBeyondTwoGigabytes() throws IOException {
