@@ -43,10 +43,6 @@ final class OrtOps implements Ops {
         return HostTensor.ofLongs(v, v.length);
     }
 
-    private static int axis(int dim, int rank) {
-        return ShapeRules.dim("dimension", dim, rank);
-    }
-
     private OrtTensor binary(String op, Tensor a, Tensor b) {
         return node(op, OrtBackend.broadcast(t(a).dims(), t(b).dims()), t(a).type(), null, a, b);
     }
@@ -191,9 +187,8 @@ final class OrtOps implements Ops {
 
     @Override
     public Tensor softmax(Tensor x, int dim) {
-        ShapeRules.dim("softmax", dim, sh(x).length);
         Protobuf a = OnnxGraph.attrs();
-        OnnxGraph.attrInt(a, "axis", axis(dim, t(x).dims().length));
+        OnnxGraph.attrInt(a, "axis", ShapeRules.dim("softmax", dim, t(x).dims().length));
         return node("Softmax", t(x).dims(), t(x).type(), a, x);
     }
 
@@ -284,7 +279,7 @@ final class OrtOps implements Ops {
         long[] out = new long[dims.length];
         long[] perm = new long[dims.length];
         for (int i = 0; i < dims.length; i++) {
-            perm[i] = axis(dims[i], in.length);
+            perm[i] = ShapeRules.dim("permute", dims[i], in.length);
             out[i] = in[(int) perm[i]];
         }
         Protobuf a = OnnxGraph.attrs();
@@ -294,11 +289,9 @@ final class OrtOps implements Ops {
 
     @Override
     public Tensor narrow(Tensor x, int dim, long start, long length) {
-        ShapeRules.narrow(sh(x), dim, start, length);
         long[] in = t(x).dims();
-        int ax = axis(dim, in.length);
-        long[] out = in.clone();
-        out[ax] = length;
+        long[] out = ShapeRules.narrow(in, dim, start, length);
+        int ax = ShapeRules.dim("narrow", dim, in.length);
         return node("Slice", out, t(x).type(), null, x, longs(start), longs(start + length), longs(ax));
     }
 
@@ -306,7 +299,7 @@ final class OrtOps implements Ops {
     public Tensor concat(List<Tensor> xs, int dim) {
         ShapeRules.concat(xs.stream().map(this::sh).toList(), dim);
         long[] first = t(xs.get(0)).dims();
-        int ax = axis(dim, first.length);
+        int ax = ShapeRules.dim("concat", dim, first.length);
         long[] out = first.clone();
         out[ax] = 0;
         for (Tensor x : xs) {
@@ -339,7 +332,7 @@ final class OrtOps implements Ops {
     public Tensor mean(Tensor x, int dim) {
         long[] in = t(x).dims();
         long[] out = ShapeRules.reduce("mean", in, dim);
-        int ax = axis(dim, in.length);
+        int ax = ShapeRules.dim("mean", dim, in.length);
         Protobuf a = OnnxGraph.attrs();
         OnnxGraph.attrInt(a, "keepdims", 0);
         return node("ReduceMean", out, t(x).type(), a, x, longs(ax));
@@ -347,9 +340,8 @@ final class OrtOps implements Ops {
 
     @Override
     public Tensor l2Normalize(Tensor x, int dim, double eps) {
-        ShapeRules.dim("l2Normalize", dim, sh(x).length);
         long[] in = t(x).dims();
-        int ax = axis(dim, in.length);
+        int ax = ShapeRules.dim("l2Normalize", dim, in.length);
         long[] reduced = in.clone();
         reduced[ax] = 1;
         Protobuf keep = OnnxGraph.attrs();
@@ -392,7 +384,7 @@ final class OrtOps implements Ops {
     public Tensor argmax(Tensor x, int dim) {
         long[] in = t(x).dims();
         long[] out = ShapeRules.reduce("argmax", in, dim);
-        int ax = axis(dim, in.length);
+        int ax = ShapeRules.dim("argmax", dim, in.length);
         Protobuf a = OnnxGraph.attrs();
         OnnxGraph.attrInt(a, "axis", ax);
         OnnxGraph.attrInt(a, "keepdims", 0);
@@ -453,9 +445,8 @@ final class OrtOps implements Ops {
 
     @Override
     public Tensor logSoftmax(Tensor x, int dim) {
-        ShapeRules.dim("logSoftmax", dim, sh(x).length);
         Protobuf a = OnnxGraph.attrs();
-        OnnxGraph.attrInt(a, "axis", axis(dim, t(x).dims().length));
+        OnnxGraph.attrInt(a, "axis", ShapeRules.dim("logSoftmax", dim, t(x).dims().length));
         return node("LogSoftmax", t(x).dims(), t(x).type(), a, x);
     }
 
