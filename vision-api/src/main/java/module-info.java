@@ -18,11 +18,16 @@
  *
  * <h2>Optional modules</h2>
  * {@code java.desktop} is required statically: image decoding ({@link dev.visiontower.api.image.ImageDecoding}) needs
- * it at run time, everything else works without it (headless or trimmed runtimes).
+ * it at run time, everything else works without it (headless or trimmed runtimes). Decoding also uses the TwelveMonkeys
+ * ImageIO modules ({@code com.twelvemonkeys.imageio.*}, dependencies of this artifact): on a module path, resolve them
+ * with {@code --add-modules java.desktop,com.twelvemonkeys.imageio.jpeg} (automatic modules bring the rest) or
+ * {@code ALL-MODULE-PATH}.
  */
 module dev.visiontower.api {
     requires transitive com.fasterxml.jackson.databind;
     requires static java.desktop;
+    // image decoding: EXIF and JPEG segment reading; the plugins (JPEG, WebP, TIFF) are found by ImageIO as services
+    requires static com.twelvemonkeys.imageio.metadata;
 
     exports dev.visiontower.api;
     exports dev.visiontower.api.spi;

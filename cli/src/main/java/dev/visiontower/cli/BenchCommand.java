@@ -8,6 +8,9 @@ import dev.visiontower.api.DType;
 import dev.visiontower.api.Device;
 import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.Models;
+import dev.visiontower.api.image.ImagePreprocessor;
+import dev.visiontower.api.image.ImageTransform;
+import dev.visiontower.api.image.PreprocessingPipeline;
 import dev.visiontower.api.nn.RandomWeights;
 import dev.visiontower.api.nn.VisionModel;
 import dev.visiontower.api.nn.VisionTransformer;
@@ -97,6 +100,17 @@ final class BenchCommand implements Callable<Integer> {
             + "(eager backends: libtorch; a graph backend such as onnx records when called and computes at the end).")
     boolean profile;
 
+    @Option(names = "--images", paramLabel = "DIR", description = "Also measure the whole pipeline (decode, "
+            + "preprocess, forward) on these image files or folders, beside the forward-only rate.")
+    List<Path> images;
+
+    @Option(names = "--decode-threads", paramLabel = "N",
+            description = "Decoding threads for --images (default: half the processors, at least 1).")
+    Integer decodeThreads;
+
+    @Mixin
+    ImageOptions imageOptions;
+
     @Mixin
     VerboseOption verbose;
 
@@ -119,6 +133,11 @@ final class BenchCommand implements Callable<Integer> {
             types.add(DType.parse(d.trim()));
         }
         var err = spec.commandLine().getErr();
+        List<Path> files = images == null ? null : Inputs.imageFiles(images, System.in);
+        int decoders = decodeThreads != null ? decodeThreads : PreprocessingPipeline.defaultThreads();
+        if (decoders < 1) {
+            throw new InvalidInputException("--decode-threads must be >= 1, got " + decoders);
+        }
         VitConfig cfg = source.preset != null ? VitPresets.byName(source.preset) : null;
 
         // per dtype, the best GEMM rate any engine reaches on the model's MLP product shape, at the largest batch
@@ -164,9 +183,20 @@ final class BenchCommand implements Callable<Integer> {
                                     m, mc.width(), mc.mlpWidth(), mc.width(), rate);
                         }
                         for (int batch : batches) {
-                            results.add(BenchMeasure.run(b, model, mc, size, batch, warmup, iters, prof));
-                            err.printf(Locale.ROOT, "%s %s batch %d: %.2f images/s%n", name, type, batch,
-                                    (Double) results.get(results.size() - 1).get("images_per_second"));
+                            Map<String, Object> r = BenchMeasure.run(b, model, mc, size, batch, warmup, iters, prof);
+                            results.add(r);
+                            double forward = (Double) r.get("images_per_second");
+                            err.printf(Locale.ROOT, "%s %s batch %d: %.2f images/s%n", name, type, batch, forward);
+                            if (files != null) {
+                                double rate = BenchMeasure.pipelineRate(b, model, preprocessor(size), files, batch,
+                                        iters, decoders, imageOptions.load());
+                                r.put("pipeline_images_per_second", rate);
+                                r.put("pipeline_fraction_of_forward", rate / forward);
+                                r.put("decode_threads", decoders);
+                                err.printf(Locale.ROOT, "%s %s batch %d: pipeline over %d files, %d decoding "
+                                        + "thread(s): %.2f images/s (%.0f%% of forward only)%n", name, type, batch,
+                                        files.size(), decoders, rate, 100 * rate / forward);
+                            }
                         }
                     } finally {
                         model.close();
@@ -200,7 +230,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"BACKEND", "DTYPE", "BATCH", "IMAGES/S", "GFLOP/S", "OF GEMM", "OF PEAK", "P50 MS",
-            "P90 MS", "P99 MS", "PEAK RSS MB"});
+            "P90 MS", "P99 MS", "PEAK RSS MB", "PIPELINE IMG/S"});
         for (Map<String, Object> r : results) {
             @SuppressWarnings("unchecked")
             Map<String, Double> lat = (Map<String, Double>) r.get("latency_ms");
@@ -212,11 +242,14 @@ final class BenchCommand implements Callable<Integer> {
                 r.get("fraction_of_peak") == null ? "-"
                         : String.format(Locale.ROOT, "%.1f%%", 100 * (Double) r.get("fraction_of_peak")),
                 String.format(Locale.ROOT, "%.1f", lat.get("p50")), String.format(Locale.ROOT, "%.1f", lat.get("p90")),
-                String.format(Locale.ROOT, "%.1f", lat.get("p99")), r.get("peak_rss_mb").toString()});
+                String.format(Locale.ROOT, "%.1f", lat.get("p99")), r.get("peak_rss_mb").toString(),
+                r.get("pipeline_images_per_second") == null ? "-" : String.format(Locale.ROOT, "%.2f (%.0f%%)",
+                        (Double) r.get("pipeline_images_per_second"),
+                        100 * (Double) r.get("pipeline_fraction_of_forward"))});
         }
         for (Map<String, Object> u : unsupported) {
             rows.add(new String[] {(String) u.get("backend"), (String) u.get("dtype"), "-", "unsupported", "-", "-", "-",
-                "-", "-", "-", "-"});
+                "-", "-", "-", "-", "-"});
         }
         Table.print(out, rows);
         for (Map<String, Object> r : results) {
@@ -238,5 +271,16 @@ final class BenchCommand implements Callable<Integer> {
             Table.print(out, prow);
         }
         return 0;
+    }
+
+    /** The model's own preprocessing, or CLIP's at the model's size for a preset with random weights. */
+    private ImagePreprocessor preprocessor(int size) {
+        if (source.model == null) {
+            return ImageTransform.clip(size);
+        }
+        try (dev.visiontower.api.checkpoint.Checkpoint ckpt = dev.visiontower.api.checkpoint.Checkpoint.open(
+                source.model)) {
+            return Models.detect(ckpt).definition().preprocessor();
+        }
     }
 }

@@ -8,12 +8,16 @@ import dev.visiontower.api.nn.ForwardOptions;
 import dev.visiontower.api.nn.VisionModel;
 import dev.visiontower.api.nn.VisionOutput;
 import dev.visiontower.api.nn.VitConfig;
+import dev.visiontower.api.image.ImageLoadOptions;
+import dev.visiontower.api.image.ImagePreprocessor;
+import dev.visiontower.api.image.PreprocessingPipeline;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -89,6 +93,41 @@ final class BenchMeasure {
             r.put("profile", prof.rows(iters, total / iters));
         }
         return r;
+    }
+
+    /**
+     * The whole pipeline over image files, as {@code embed} runs it: decoding and preprocessing on {@code threads}
+     * worker threads ahead of the forward pass, upload, forward, download of the embeddings. One untimed batch, then
+     * {@code iters} timed batches; the files are taken in order and reused when there are fewer. Images/s.
+     */
+    static double pipelineRate(Backend b, VisionModel model, ImagePreprocessor pre, List<Path> files, int batch,
+                               int iters, int threads, ImageLoadOptions load) {
+        List<Path> order = new java.util.ArrayList<>();
+        for (int i = 0; i < batch * (iters + 1); i++) {
+            order.add(files.get(i % files.size()));
+        }
+        long t0 = 0;
+        int timed = 0;
+        try (PreprocessingPipeline pipeline = new PreprocessingPipeline(order, pre, load, threads, batch)) {
+            for (int k = 0; pipeline.hasNext(); k++) {
+                List<HostTensor> parts = new java.util.ArrayList<>();
+                for (PreprocessingPipeline.Item item : pipeline.next()) {
+                    if (!item.ok()) {
+                        throw item.error();
+                    }
+                    parts.add(item.pixels());
+                }
+                try (TensorScope s = b.newScope()) {
+                    model.forward(b.fromHost(HostTensor.concat0(parts)), ForwardOptions.DEFAULT).embedding().toHost();
+                }
+                if (k == 0) {
+                    t0 = System.nanoTime();
+                } else {
+                    timed += parts.size();
+                }
+            }
+        }
+        return timed / ((System.nanoTime() - t0) / 1e9);
     }
 
     static double percentile(double[] sorted, double p) {

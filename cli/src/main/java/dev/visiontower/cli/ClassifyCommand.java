@@ -33,6 +33,9 @@ final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    ImageOptions imageOptions;
+
     @Option(names = "--labels", paramLabel = "A,B,C", split = ",",
             description = "Candidate labels, comma-separated (default: the model's labels.json, if it ships one).")
     List<String> labels;
@@ -48,7 +51,8 @@ final class ClassifyCommand implements Callable<Integer> {
     boolean json;
 
     @Parameters(arity = "0..*", paramLabel = "IMAGE",
-            description = "PNG or JPEG files (default with the bundled model: the sample images).")
+            description = "Image files (JPEG, PNG, WebP, GIF, BMP, TIFF) or directories (default with the bundled "
+                    + "model: the sample images).")
     List<Path> images;
 
     /** Labels and template from {@code labels.json} in the model directory, when the caller gave none. */
@@ -95,7 +99,7 @@ final class ClassifyCommand implements Callable<Integer> {
         ContrastiveHead.Probability kind;
         try (Backend backend = common.openBackend(); DualEncoder model = DualEncoder.open(common.modelDir(), backend)) {
             spec.commandLine().getErr().println("model " + model.describe());
-            ranked = model.classify(Inputs.preprocess(images, model.preprocessor()), names, template, top);
+            ranked = model.classify(Inputs.preprocess(images, model.preprocessor(), imageOptions.load()), names, template, top);
             kind = model.head().probability();
         }
         List<Map<String, Object>> results = new ArrayList<>();

@@ -5,8 +5,8 @@ import dev.visiontower.api.DualEncoder;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.Tensor;
-import dev.visiontower.api.checkpoint.Npy;
-import dev.visiontower.api.checkpoint.SafetensorsWriter;
+import dev.visiontower.api.Shapes;
+import dev.visiontower.api.image.PreprocessingPipeline;
 import dev.visiontower.api.nn.ForwardOptions;
 import dev.visiontower.api.nn.VisionOutput;
 import picocli.CommandLine.ArgGroup;
@@ -17,11 +17,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -68,121 +65,147 @@ final class EmbedCommand implements Callable<Integer> {
             description = "InternVL dynamic tiling: up to N tiles per image plus a thumbnail (default: no tiling).")
     int tiles;
 
+    @Mixin
+    ImageOptions imageOptions;
+
+    @Option(names = "--skip-bad", description = "Report an unreadable image (path and reason) and go on without it, "
+            + "instead of stopping with exit 2.")
+    boolean skipBad;
+
+    @Option(names = "--resume", description = "Continue an interrupted .jsonl run (from OUTPUT.partial, or add to a "
+            + "finished OUTPUT) without embedding again the images it already holds.")
+    boolean resume;
+
+    @Option(names = "--decode-threads", paramLabel = "N",
+            description = "Threads decoding and preprocessing images ahead of the forward pass (default: half the "
+                    + "processors, at least 1).")
+    Integer decodeThreads;
+
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         if (batch < 1) {
             throw new InvalidInputException("--batch must be >= 1, got " + batch);
         }
+        int threads = decodeThreads != null ? decodeThreads : PreprocessingPipeline.defaultThreads();
+        if (threads < 1) {
+            throw new InvalidInputException("--decode-threads must be >= 1, got " + threads);
+        }
         Outputs.Format format = Outputs.format(output);
+        if (resume && (format != Outputs.Format.JSONL || input.images == null)) {
+            throw new InvalidInputException("--resume continues .jsonl output of image files; " + output
+                    + (input.images == null ? " is written from --pixels" : " is not .jsonl"));
+        }
         Path modelDir = common.modelDir();
         HostTensor pixels = input.pixels != null ? Inputs.readPixels(input.pixels) : null;
         List<Path> images = input.images == null ? null : Inputs.imageFiles(input.images, System.in);
-        long total = pixels != null ? pixels.dim(0) : images.size();
         var err = spec.commandLine().getErr();
-        List<HostTensor> last = new ArrayList<>();
-        List<HostTensor> pooled = new ArrayList<>();
-        List<HostTensor> embeds = new ArrayList<>();
-        List<Integer> rowsPerImage = new ArrayList<>();
-        try (Backend backend = common.openBackend(); DualEncoder model = DualEncoder.open(modelDir, backend)) {
+        ForwardOptions opts = new ForwardOptions(interpolate, false);
+        long written = 0;
+        int skipped = 0;
+        try (Backend backend = common.openBackend(); DualEncoder model = DualEncoder.open(modelDir, backend);
+             EmbedSink sink = format == Outputs.Format.JSONL ? new EmbedSink.Jsonl(output, resume, tiles > 1)
+                     : new EmbedSink.Tensors(output, format == Outputs.Format.NPY, Map.of("producer",
+                     "visiontower embed", "normalized", Boolean.toString(normalize)))) {
             err.println("model " + model.describe());
-            var preprocessor = model.preprocessor(new dev.visiontower.api.spi.PreprocessOptions(tiles));
-            Progress progress = total > batch ? new Progress(err, "embedded", total) : null;
-            ForwardOptions opts = new ForwardOptions(interpolate, false);
-            for (long start = 0; start < total; start += batch) {
-                int n = (int) Math.min(batch, total - start);
-                HostTensor x = pixels != null ? pixels.slice0(start, n)
-                        : Inputs.preprocess(images.subList((int) start, (int) start + n), preprocessor, rowsPerImage);
-                try (Tensor t = backend.fromHost(x); VisionOutput out = model.vision().forward(t, opts)) {
-                    last.add(out.lastHiddenState().toHost());
-                    if (out.poolerOutput() != null) {
-                        pooled.add(out.poolerOutput().toHost());
-                    }
-                    if (out.imageEmbeds() != null) {
-                        embeds.add(out.imageEmbeds().toHost());
+            if (pixels != null) {
+                Progress progress = pixels.dim(0) > batch ? new Progress(err, "embedded", pixels.dim(0)) : null;
+                for (long start = 0; start < pixels.dim(0); start += batch) {
+                    int n = (int) Math.min(batch, pixels.dim(0) - start);
+                    written += forward(backend, model, opts, pixels.slice0(start, n), null, null, sink);
+                    if (progress != null) {
+                        progress.update(start + n);
                     }
                 }
                 if (progress != null) {
-                    progress.update(start + n);
+                    progress.finish();
                 }
-            }
-            if (progress != null) {
-                progress.finish();
-            }
-        }
-        HostTensor embedding = !embeds.isEmpty() ? HostTensor.concat0(embeds)
-                : !pooled.isEmpty() ? HostTensor.concat0(pooled) : null;
-        if (embedding != null && normalize) {
-            embedding = Outputs.l2Normalize(embedding);
-        }
-        switch (format) {
-            case SAFETENSORS: {
-                Map<String, HostTensor> out = new LinkedHashMap<>();
-                out.put("last_hidden_state", HostTensor.concat0(last));
-                if (!pooled.isEmpty()) {
-                    out.put("pooler_output", HostTensor.concat0(pooled));
+            } else {
+                if (!sink.done().isEmpty()) {
+                    int before = images.size();
+                    images = images.stream().filter(p -> !sink.done().contains(p.toString())).toList();
+                    err.println("resuming: " + (before - images.size()) + " of " + before + " images already in "
+                            + EmbedSink.partialFile(output));
                 }
-                if (!embeds.isEmpty()) {
-                    out.put("image_embeds", embedding);
-                }
-                SafetensorsWriter.write(output, out, Map.of("producer", "visiontower embed",
-                        "normalized", Boolean.toString(normalize)));
-                break;
-            }
-            case NPY:
-                Npy.write(output, requireEmbedding(embedding));
-                break;
-            case JSONL: {
-                HostTensor e = requireEmbedding(embedding);
-                List<String> labels = null;
-                List<Integer> tileIndex = null;
-                if (images != null) {
-                    labels = new ArrayList<>();
-                    tileIndex = new ArrayList<>();
-                    for (int i = 0; i < images.size(); i++) {
-                        for (int t = 0; t < rowsPerImage.get(i); t++) {
-                            labels.add(images.get(i).toString());
-                            tileIndex.add(t);
+                var preprocessor = model.preprocessor(new dev.visiontower.api.spi.PreprocessOptions(tiles));
+                Progress progress = images.size() > batch ? new Progress(err, "embedded", images.size()) : null;
+                long seen = 0;
+                try (PreprocessingPipeline pipeline = new PreprocessingPipeline(images, preprocessor,
+                        imageOptions.load(), threads, batch)) {
+                    while (pipeline.hasNext()) {
+                        List<PreprocessingPipeline.Item> items = pipeline.next();
+                        List<HostTensor> parts = new ArrayList<>();
+                        List<String> labels = new ArrayList<>();
+                        List<Integer> tileIndex = new ArrayList<>();
+                        for (PreprocessingPipeline.Item item : items) {
+                            if (!item.ok()) {
+                                if (!skipBad) {
+                                    throw stop(item.error(), format);
+                                }
+                                skipped++;
+                                err.println("skipped " + item.error().getMessage());
+                                continue;
+                            }
+                            HostTensor px = item.pixels();
+                            if (!parts.isEmpty() && !java.util.Arrays.equals(px.shape(), 1, 4,
+                                    parts.get(0).shape(), 1, 4)) {
+                                throw new InvalidInputException(item.path() + ": preprocessed to "
+                                        + Shapes.format(px.shape()) + " but other images gave "
+                                        + Shapes.format(parts.get(0).shape()));
+                            }
+                            parts.add(px);
+                            for (int t = 0; t < px.dim(0); t++) {
+                                labels.add(item.path().toString());
+                                tileIndex.add(t);
+                            }
+                        }
+                        if (!parts.isEmpty()) {
+                            written += forward(backend, model, opts, HostTensor.concat0(parts), labels,
+                                    tiles > 1 ? tileIndex : null, sink);
+                        }
+                        seen += items.size();
+                        if (progress != null) {
+                            progress.update(seen);
                         }
                     }
-                    if (rowsPerImage.stream().allMatch(r -> r == 1)) {
-                        tileIndex = null;
-                    }
                 }
-                Outputs.writeJsonl(output, e.reshape(e.dim(0), e.numel() / e.dim(0)), "image", labels,
-                        "tile", tileIndex);
-                break;
+                if (progress != null) {
+                    progress.finish();
+                }
+                if (written == 0 && sink.done().isEmpty()) {
+                    throw new InvalidInputException("no image could be read (" + skipped + " skipped); nothing "
+                            + "written to " + output);
+                }
             }
-            default:
-                throw new AssertionError(format);
+            if (written > 0 || !sink.done().isEmpty()) {
+                sink.commit();
+            }
         }
-        if (images != null && format != Outputs.Format.JSONL) { // .jsonl lines carry their path
-            writeRowPaths(images, rowsPerImage);
-        }
-        err.println("wrote " + total + " embedding(s) to " + output);
+        err.println("wrote " + written + " embedding(s) to " + output + (skipped > 0 ? "; skipped " + skipped
+                + " unreadable image(s)" : ""));
         return 0;
     }
 
-    /** {@code OUTPUT.paths.txt}: the image of every row, in order (with the tile index when tiling). */
-    private void writeRowPaths(List<Path> images, List<Integer> rowsPerImage) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        boolean tiled = rowsPerImage.stream().anyMatch(r -> r != 1);
-        for (int i = 0; i < images.size(); i++) {
-            for (int t = 0; t < rowsPerImage.get(i); t++) {
-                sb.append(images.get(i)).append(tiled ? "\t" + t : "").append('\n');
+    /** One forward pass; returns the rows written. */
+    private long forward(Backend backend, DualEncoder model, ForwardOptions opts, HostTensor x, List<String> labels,
+                         List<Integer> tileIndex, EmbedSink sink) {
+        try (Tensor t = backend.fromHost(x); VisionOutput out = model.vision().forward(t, opts)) {
+            HostTensor embeds = out.imageEmbeds() != null ? out.imageEmbeds().toHost() : null;
+            HostTensor pooled = out.poolerOutput() != null ? out.poolerOutput().toHost() : null;
+            if (normalize && embeds != null) {
+                embeds = Outputs.l2Normalize(embeds);
+            } else if (normalize && pooled != null && sink.pooledIsTheEmbedding()) {
+                pooled = Outputs.l2Normalize(pooled);
             }
+            // the hidden states are [rows, tokens, width]: downloaded only where they are written
+            sink.add(labels, tileIndex, sink.pooledIsTheEmbedding() ? null : out.lastHiddenState().toHost(), pooled,
+                    embeds);
+            return x.dim(0);
         }
-        Path sidecar = output.resolveSibling(output.getFileName() + ".paths.txt");
-        Path tmp = dev.visiontower.api.checkpoint.AtomicFiles.newSiblingFile(sidecar);
-        Files.writeString(tmp, sb.toString());
-        Files.move(tmp, sidecar, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
-    private HostTensor requireEmbedding(HostTensor e) {
-        if (e == null) {
-            throw new InvalidInputException("this model has no pooled output; write .safetensors to get "
-                    + "last_hidden_state");
-        }
-        return e;
+    private InvalidInputException stop(InvalidInputException cause, Outputs.Format format) {
+        String kept = format == Outputs.Format.JSONL ? "; the images embedded before it are kept in "
+                + EmbedSink.partialFile(output) + " (rerun with --resume to continue)" : "; nothing was written";
+        return new InvalidInputException(cause.getMessage() + kept + " (--skip-bad skips unreadable images)", cause);
     }
 }

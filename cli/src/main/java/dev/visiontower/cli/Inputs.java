@@ -6,6 +6,7 @@ import dev.visiontower.api.Shapes;
 import dev.visiontower.api.checkpoint.Npy;
 import dev.visiontower.api.checkpoint.Safetensors;
 import dev.visiontower.api.image.ImageDecoding;
+import dev.visiontower.api.image.ImageLoadOptions;
 import dev.visiontower.api.image.ImagePreprocessor;
 
 import java.io.IOException;
@@ -141,15 +142,16 @@ final class Inputs {
     }
 
     /** Decodes and preprocesses images; all must come out the same size. */
-    static HostTensor preprocess(List<Path> images, ImagePreprocessor pre) {
-        return preprocess(images, pre, null);
+    static HostTensor preprocess(List<Path> images, ImagePreprocessor pre, ImageLoadOptions load) {
+        return preprocess(images, pre, null, load);
     }
 
-    /** As {@link #preprocess(List, ImagePreprocessor)}, also recording how many rows (tiles) each image gave. */
-    static HostTensor preprocess(List<Path> images, ImagePreprocessor pre, List<Integer> rowsPerImage) {
+    /** As {@link #preprocess(List, ImagePreprocessor, ImageLoadOptions)}, also recording rows (tiles) per image. */
+    static HostTensor preprocess(List<Path> images, ImagePreprocessor pre, List<Integer> rowsPerImage,
+                                 ImageLoadOptions load) {
         List<HostTensor> parts = new ArrayList<>();
         for (Path p : images) {
-            HostTensor t = pre.apply(ImageDecoding.read(p));
+            HostTensor t = pre.apply(ImageDecoding.read(p, load));
             if (rowsPerImage != null) {
                 rowsPerImage.add((int) t.dim(0));
             }

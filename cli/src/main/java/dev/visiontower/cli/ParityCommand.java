@@ -52,6 +52,9 @@ final class ParityCommand implements Callable<Integer> {
     @Mixin
     VerboseOption verbose;
 
+    @Mixin
+    ImageOptions imageOptions;
+
     @Override
     public Integer call() throws Exception {
         CommonOptions common = new CommonOptions();
@@ -77,7 +80,8 @@ final class ParityCommand implements Callable<Integer> {
                  TensorScope scope = b.newScope()) {
                 if (pixels == null) {
                     pixels = input == null ? random(m.vision().imageSize())
-                            : input.pixels != null ? Inputs.readPixels(input.pixels) : Inputs.preprocess(input.images, m.preprocessor());
+                            : input.pixels != null ? Inputs.readPixels(input.pixels) : Inputs.preprocess(input.images, m.preprocessor(),
+                            imageOptions.load());
                 }
                 VisionOutput out = m.vision().forward(b.fromHost(pixels), new ForwardOptions(interpolate, false));
                 Map<String, HostTensor> r = new LinkedHashMap<>();

@@ -30,10 +30,13 @@ final class PreprocessCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    ImageOptions imageOptions;
+
     @Option(names = "--output", required = true, paramLabel = "FILE.safetensors", description = "Output file.")
     Path output;
 
-    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "PNG or JPEG files.")
+    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "Image files (JPEG, PNG, WebP, GIF, BMP, TIFF).")
     List<Path> images;
 
     @Option(names = "--tiles", paramLabel = "N", defaultValue = "1",
@@ -49,7 +52,7 @@ final class PreprocessCommand implements Callable<Integer> {
         try (Checkpoint ckpt = Checkpoint.open(common.modelDir())) {
             pre = Models.detect(ckpt).definition().preprocessor(new PreprocessOptions(tiles));
         }
-        HostTensor pixels = Inputs.preprocess(images, pre);
+        HostTensor pixels = Inputs.preprocess(images, pre, imageOptions.load());
         Map<String, HostTensor> out = new LinkedHashMap<>();
         out.put("pixel_values", pixels);
         SafetensorsWriter.write(output, out, Map.of("producer", "visiontower preprocess"));

@@ -26,7 +26,8 @@ final class Progress {
         String line = String.format(Locale.ROOT, "%s %d/%d (%.1f/s, %.0fs elapsed, ETA %.0fs)", what, done, total,
                 rate, secs, eta);
         if (terminal) {
-            err.print("\r" + line);
+            int filled = (int) (20 * Math.min(done, total) / Math.max(1, total));
+            err.print("\r[" + "#".repeat(filled) + "-".repeat(20 - filled) + "] " + line);
             err.flush();
             printed = true;
         } else {

@@ -31,6 +31,9 @@ final class ScoreCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    ImageOptions imageOptions;
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     EmbedCommand.Input images;
 
@@ -52,7 +55,8 @@ final class ScoreCommand implements Callable<Integer> {
         try (Backend backend = common.openBackend(); DualEncoder model = DualEncoder.open(common.modelDir(), backend);
              TensorScope scope = backend.newScope()) {
             spec.commandLine().getErr().println("model " + model.describe());
-            HostTensor px = images.pixels != null ? Inputs.readPixels(images.pixels) : Inputs.preprocess(images.images, model.preprocessor());
+            HostTensor px = images.pixels != null ? Inputs.readPixels(images.pixels) : Inputs.preprocess(images.images, model.preprocessor(),
+                    imageOptions.load());
             Encoding enc = texts.encoding(model);
             Tensor img = model.imageEmbeddings(px, interpolate);
             Tensor txt = model.textEmbeddings(enc);

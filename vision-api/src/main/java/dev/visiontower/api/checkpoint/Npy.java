@@ -204,16 +204,16 @@ public final class Npy {
         }
     }
 
-    public static void write(Path file, HostTensor t) {
+    /** The bytes before the data of a version 1.0 {@code .npy} file (magic, header length, padded header dict). */
+    static byte[] header(dev.visiontower.api.DType dtype, long[] s) {
         String descr;
-        switch (t.dtype()) {
+        switch (dtype) {
             case FLOAT32: descr = "<f4"; break;
             case INT64: descr = "<i8"; break;
             case UINT8: descr = "|u1"; break;
-            default: throw new IllegalStateException("cannot write dtype " + t.dtype());
+            default: throw new IllegalStateException("cannot write dtype " + dtype);
         }
         StringBuilder shape = new StringBuilder("(");
-        long[] s = t.shape();
         for (int i = 0; i < s.length; i++) {
             shape.append(s[i]);
             if (s.length == 1 || i < s.length - 1) {
@@ -224,7 +224,19 @@ public final class Npy {
         String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
         int total = MAGIC.length + 2 + 2 + dict.length() + 1;
         int pad = (64 - total % 64) % 64;
-        String header = dict + " ".repeat(pad) + "\n";
+        byte[] h = (dict + " ".repeat(pad) + "\n").getBytes(StandardCharsets.ISO_8859_1);
+        byte[] out = new byte[MAGIC.length + 4 + h.length];
+        System.arraycopy(MAGIC, 0, out, 0, MAGIC.length);
+        out[MAGIC.length] = 1;
+        out[MAGIC.length + 1] = 0;
+        out[MAGIC.length + 2] = (byte) (h.length & 0xFF);
+        out[MAGIC.length + 3] = (byte) ((h.length >>> 8) & 0xFF);
+        System.arraycopy(h, 0, out, MAGIC.length + 4, h.length);
+        return out;
+    }
+
+    public static void write(Path file, HostTensor t) {
+        byte[] header = header(t.dtype(), t.shape());
         Path abs = file.toAbsolutePath();
         try {
             if (abs.getParent() != null) {
@@ -233,13 +245,7 @@ public final class Npy {
             Path tmp = AtomicFiles.newSiblingFile(abs);
             try {
                 try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp))) {
-                    out.write(MAGIC);
-                    out.write(1);
-                    out.write(0);
-                    byte[] h = header.getBytes(StandardCharsets.ISO_8859_1);
-                    out.write(h.length & 0xFF);
-                    out.write((h.length >>> 8) & 0xFF);
-                    out.write(h);
+                    out.write(header);
                     SafetensorsWriter.writeData(out, t);
                 }
                 Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -23,22 +23,34 @@ public final class SafetensorsWriter {
     private SafetensorsWriter() {
     }
 
-    public static void write(Path file, Map<String, HostTensor> tensors, Map<String, String> metadata) {
+    /** A tensor's entry in a safetensors header. */
+    record Entry(dev.visiontower.api.DType dtype, long[] shape) {
+        long bytes() {
+            long n = dtype.byteSize();
+            for (long d : shape) {
+                n = Math.multiplyExact(n, d);
+            }
+            return n;
+        }
+    }
+
+    /** The bytes before the data: the header length, then the JSON header padded with spaces to 8 bytes. */
+    static byte[] prefix(Map<String, Entry> tensors, Map<String, String> metadata) {
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode m = header.putObject("__metadata__");
             metadata.forEach(m::put);
         }
         long offset = 0;
-        for (Map.Entry<String, HostTensor> e : tensors.entrySet()) {
-            HostTensor t = e.getValue();
+        for (Map.Entry<String, Entry> e : tensors.entrySet()) {
+            Entry t = e.getValue();
             ObjectNode o = header.putObject(e.getKey());
             o.put("dtype", t.dtype().safetensorsName());
             ArrayNode shape = o.putArray("shape");
             for (long d : t.shape()) {
                 shape.add(d);
             }
-            long len = t.numel() * t.dtype().byteSize();
+            long len = t.bytes();
             ArrayNode off = o.putArray("data_offsets");
             off.add(offset);
             off.add(offset + len);
@@ -46,10 +58,17 @@ public final class SafetensorsWriter {
         }
         byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
         int padded = (json.length + 7) / 8 * 8;
-        byte[] headerBytes = new byte[padded];
-        java.util.Arrays.fill(headerBytes, (byte) ' ');
-        System.arraycopy(json, 0, headerBytes, 0, json.length);
+        byte[] out = new byte[8 + padded];
+        ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
+        java.util.Arrays.fill(out, 8, out.length, (byte) ' ');
+        System.arraycopy(json, 0, out, 8, json.length);
+        return out;
+    }
 
+    public static void write(Path file, Map<String, HostTensor> tensors, Map<String, String> metadata) {
+        Map<String, Entry> entries = new java.util.LinkedHashMap<>();
+        tensors.forEach((name, t) -> entries.put(name, new Entry(t.dtype(), t.shape())));
+        byte[] prefix = prefix(entries, metadata);
         Path abs = file.toAbsolutePath();
         Path dir = abs.getParent();
         try {
@@ -59,9 +78,7 @@ public final class SafetensorsWriter {
             Path tmp = AtomicFiles.newSiblingFile(abs);
             try {
                 try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
-                    ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
-                    out.write(len.array());
-                    out.write(headerBytes);
+                    out.write(prefix);
                     for (HostTensor t : tensors.values()) {
                         writeData(out, t);
                     }

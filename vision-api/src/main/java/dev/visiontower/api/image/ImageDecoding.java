@@ -2,20 +2,22 @@ package dev.visiontower.api.image;
 
 import dev.visiontower.api.InvalidInputException;
 
-import java.awt.image.BufferedImage;
-import java.awt.image.ComponentColorModel;
-import java.awt.image.DataBuffer;
-import java.awt.image.Raster;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
- * Decodes PNG and JPEG files to 8-bit RGB with {@code javax.imageio}, converting like PIL's {@code convert("RGB")}:
- * grey is replicated, alpha is dropped (not composited), palettes are expanded. No colour management and no EXIF
- * rotation (the reference pipelines apply neither).
+ * Decodes image files to 8-bit RGB as Hugging Face's {@code load_image} does: PIL opens the file, applies its EXIF
+ * orientation ({@code ImageOps.exif_transpose}) and converts with {@code convert("RGB")}. Formats: JPEG (baseline,
+ * progressive, grey, CMYK, YCCK), PNG (every colour type and depth), WebP (lossy, lossless), GIF (first frame), BMP and
+ * TIFF, through {@code javax.imageio} and the TwelveMonkeys ImageIO plugins. As in PIL: grey is replicated, alpha is
+ * dropped (not composited), palettes are expanded, 16-bit grey is clipped at 255 and other 16-bit samples keep their
+ * high byte, CMYK is combined with PIL's formula, and no colour profile is applied.
+ *
+ * <p>Checked before or while decoding, each a one-line {@link InvalidInputException} naming the file: the declared
+ * size against a pixel limit (before any pixel is allocated), a PNG's chunk CRCs and its end, a JPEG cut short, a file
+ * in no supported format.
  *
  * <p>This class needs the {@code java.desktop} module, which {@code dev.visiontower.api} only requires statically so
  * that headless runtimes without it can still use everything else; {@link #isAvailable()} tells whether it is present.
@@ -56,7 +58,13 @@ public final class ImageDecoding {
                 || !ImageDecoding.class.getModule().isNamed();
     }
 
+    /** Reads an image as Hugging Face's {@code load_image} does (EXIF orientation applied). */
     public static RgbImage read(Path file) {
+        return read(file, ImageLoadOptions.HUGGING_FACE);
+    }
+
+    /** Reads an image; {@code options} say whether the EXIF orientation is applied. */
+    public static RgbImage read(Path file, ImageLoadOptions options) {
         if (!isAvailable()) {
             throw new InvalidInputException(file + ": cannot decode images: the java.desktop module is not in this "
                     + "runtime (add it with --add-modules java.desktop)");
@@ -72,81 +80,34 @@ public final class ImageDecoding {
         } catch (IOException e) {
             throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
         }
-        try (InputStream in = new java.io.ByteArrayInputStream(bytes)) {
-            return Decoder.decode(in, file.toString(), maxPixels());
+        return decode(bytes, file.toString(), options);
+    }
+
+    /**
+     * Decodes an image held in memory (an upload, a database blob); {@code name} is used in error messages.
+     */
+    public static RgbImage decode(byte[] bytes, String name, ImageLoadOptions options) {
+        if (!isAvailable()) {
+            throw new InvalidInputException(name + ": cannot decode images: the java.desktop module is not in this "
+                    + "runtime (add it with --add-modules java.desktop)");
+        }
+        if (bytes.length == 0) {
+            throw new InvalidInputException(name + ": empty file, not an image");
+        }
+        try {
+            return DesktopDecoder.decode(bytes, name, maxPixels(), options);
+        } catch (InvalidInputException e) {
+            throw e;
         } catch (IOException | RuntimeException e) {
-            if (e instanceof InvalidInputException) {
-                throw (InvalidInputException) e;
-            }
-            throw new InvalidInputException(file + ": cannot decode image: " + e.getMessage(), e);
+            throw new InvalidInputException(name + ": cannot decode image: " + oneLine(e), e);
+        } catch (LinkageError e) {
+            throw new InvalidInputException(name + ": cannot decode images: a decoder library is missing ("
+                    + e.getMessage() + "); the TwelveMonkeys ImageIO jars must be on the module or class path", e);
         }
     }
 
-    /** Kept in its own class so that nothing from java.desktop is linked unless an image is decoded. */
-    private static final class Decoder {
-        static RgbImage decode(InputStream in, String name, long maxPixels) throws IOException {
-            BufferedImage img;
-            try (javax.imageio.stream.ImageInputStream iis = new javax.imageio.stream.MemoryCacheImageInputStream(in)) {
-                java.util.Iterator<javax.imageio.ImageReader> readers = javax.imageio.ImageIO.getImageReaders(iis);
-                if (!readers.hasNext()) {
-                    throw new InvalidInputException(name + ": not a readable image (supported: PNG, JPEG, BMP, GIF)");
-                }
-                javax.imageio.ImageReader reader = readers.next();
-                try {
-                    reader.setInput(iis, true, true);
-                    // the declared size, from the header, before a pixel is decoded
-                    long w = reader.getWidth(0);
-                    long h = reader.getHeight(0);
-                    if (w <= 0 || h <= 0) {
-                        throw new InvalidInputException(name + ": the image declares an empty size " + w + "x" + h);
-                    }
-                    if (w * h > maxPixels || w * h * 3 > Integer.MAX_VALUE - 16) {
-                        throw new InvalidInputException(String.format(java.util.Locale.ROOT, "%s: the image declares "
-                                + "%dx%d = %,d pixels, more than the limit of %,d (raise it with -D%s=N if the file "
-                                + "is trusted)", name, w, h, w * h, Math.min(maxPixels, (Integer.MAX_VALUE - 16) / 3),
-                                MAX_PIXELS_PROPERTY));
-                    }
-                    img = reader.read(0);
-                } finally {
-                    reader.dispose();
-                }
-            }
-            int w = img.getWidth();
-            int h = img.getHeight();
-            byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
-            Raster r = img.getRaster();
-            int bands = r.getNumBands();
-            boolean direct = img.getColorModel() instanceof ComponentColorModel
-                    && r.getTransferType() == DataBuffer.TYPE_BYTE && bands >= 1 && bands <= 4;
-            if (direct) {
-                // raw samples: avoids the colour-space conversion getRGB applies to grey images
-                int[] row = new int[w * bands];
-                for (int y = 0; y < h; y++) {
-                    r.getPixels(0, y, w, 1, row);
-                    for (int x = 0; x < w; x++) {
-                        int o = (y * w + x) * 3;
-                        int p = x * bands;
-                        if (bands <= 2) {
-                            byte g = (byte) row[p];
-                            out[o] = g;
-                            out[o + 1] = g;
-                            out[o + 2] = g;
-                        } else {
-                            out[o] = (byte) row[p];
-                            out[o + 1] = (byte) row[p + 1];
-                            out[o + 2] = (byte) row[p + 2];
-                        }
-                    }
-                }
-            } else {
-                int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
-                for (int i = 0; i < argb.length; i++) {
-                    out[i * 3] = (byte) (argb[i] >>> 16);
-                    out[i * 3 + 1] = (byte) (argb[i] >>> 8);
-                    out[i * 3 + 2] = (byte) argb[i];
-                }
-            }
-            return new RgbImage(w, h, out);
-        }
+    private static String oneLine(Throwable e) {
+        String m = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        return m.replaceAll("\\s*\\R\\s*", " ").strip();
     }
 }
