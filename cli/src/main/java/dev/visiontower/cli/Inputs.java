@@ -151,7 +151,13 @@ final class Inputs {
                                  ImageLoadOptions load) {
         List<HostTensor> parts = new ArrayList<>();
         for (Path p : images) {
-            HostTensor t = pre.apply(ImageDecoding.read(p, load));
+            dev.visiontower.api.image.RgbImage image = ImageDecoding.read(p, load);
+            HostTensor t;
+            try {
+                t = pre.apply(image);
+            } catch (InvalidInputException e) {
+                throw new InvalidInputException(p + ": " + e.getMessage(), e);
+            }
             if (rowsPerImage != null) {
                 rowsPerImage.add((int) t.dim(0));
             }

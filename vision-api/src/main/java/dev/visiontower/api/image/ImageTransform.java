@@ -203,8 +203,14 @@ public record ImageTransform(ResizeMode resize, int size, int width, ResampleFil
             case SHORTEST_EDGE: {
                 int shortSide = Math.min(w, h);
                 int longSide = Math.max(w, h);
-                int newLong = (int) ((double) size * longSide / shortSide);
-                return w <= h ? new int[] {size, newLong} : new int[] {newLong, size};
+                double newLong = Math.floor((double) size * longSide / shortSide);
+                if (newLong > Integer.MAX_VALUE - 16) {
+                    throw new InvalidInputException(String.format(java.util.Locale.ROOT, "a %dx%d image resized to "
+                            + "a shortest edge of %d would be %.0f pixels long: the aspect ratio is too extreme", w, h,
+                            size, newLong));
+                }
+                int n = (int) newLong;
+                return w <= h ? new int[] {size, n} : new int[] {n, size};
             }
             default:
                 throw new AssertionError(resize);
@@ -214,11 +220,20 @@ public record ImageTransform(ResizeMode resize, int size, int width, ResampleFil
     /** Resized and cropped 8-bit image (before normalisation). */
     public RgbImage resizeAndCrop(RgbImage image) {
         int[] r = resizedSize(image.width(), image.height());
-        RgbImage img = PilResize.resize(image, r[0], r[1], filter);
         if (cropHeight > 0) {
-            img = centerCrop(img, cropWidth, cropHeight);
+            // only the window the crop keeps is resized: a 1x200000 image costs what a square one does
+            if (r[0] == image.width() && r[1] == image.height()) {
+                return centerCrop(image, cropWidth, cropHeight);
+            }
+            return PilResize.resizeWindow(image, r[0], r[1], filter, offset(r[0] - cropWidth),
+                    offset(r[1] - cropHeight), cropWidth, cropHeight);
         }
-        return img;
+        if ((long) r[0] * r[1] > ImageDecoding.maxPixels()) {
+            throw new InvalidInputException(String.format(java.util.Locale.ROOT, "a %dx%d image resized to %dx%d "
+                    + "would be more than %,d pixels (-D%s)", image.width(), image.height(), r[0], r[1],
+                    ImageDecoding.maxPixels(), ImageDecoding.MAX_PIXELS_PROPERTY));
+        }
+        return PilResize.resize(image, r[0], r[1], filter);
     }
 
     private RgbImage centerCrop(RgbImage img, int cw, int ch) {

@@ -15,16 +15,18 @@ public final class PilResize {
     private record Coefficients(int[] first, int[] count, int[] weights, int kernelSize) {
     }
 
-    private static Coefficients coefficients(int inSize, int outSize, ResampleFilter filter) {
+    /** Coefficients of outputs {@code from <= xx < to} of an {@code inSize -> outSize} axis (index 0 is {@code from}). */
+    private static Coefficients coefficients(int inSize, int outSize, ResampleFilter filter, int from, int to) {
         double scale = (double) inSize / outSize;
         double filterScale = Math.max(scale, 1.0);
         double support = filter.support() * filterScale;
         int kernelSize = (int) Math.ceil(support) * 2 + 1;
-        int[] first = new int[outSize];
-        int[] count = new int[outSize];
-        int[] weights = new int[outSize * kernelSize];
+        int n = to - from;
+        int[] first = new int[n];
+        int[] count = new int[n];
+        int[] weights = new int[Math.multiplyExact(n, kernelSize)];
         double[] k = new double[kernelSize];
-        for (int xx = 0; xx < outSize; xx++) {
+        for (int xx = from; xx < to; xx++) {
             double center = (xx + 0.5) * scale;
             double ss = 1.0 / filterScale;
             int xmin = (int) (center - support + 0.5);
@@ -44,12 +46,12 @@ public final class PilResize {
             }
             for (int x = 0; x < xmax; x++) {
                 double v = ww != 0.0 ? k[x] / ww : k[x];
-                weights[xx * kernelSize + x] = v < 0
+                weights[(xx - from) * kernelSize + x] = v < 0
                         ? (int) (-0.5 + v * (1 << PRECISION_BITS))
                         : (int) (0.5 + v * (1 << PRECISION_BITS));
             }
-            first[xx] = xmin;
-            count[xx] = xmax;
+            first[xx - from] = xmin;
+            count[xx - from] = xmax;
         }
         return new Coefficients(first, count, weights, kernelSize);
     }
@@ -67,75 +69,98 @@ public final class PilResize {
         if (outWidth == in.width() && outHeight == in.height()) {
             return in;
         }
-        Coefficients vert = coefficients(in.height(), outHeight, filter);
-        int rowFirst = vert.first()[0];
-        int rowLast = vert.first()[outHeight - 1] + vert.count()[outHeight - 1];
+        return resizeWindow(in, outWidth, outHeight, filter, 0, 0, outWidth, outHeight);
+    }
 
+    /**
+     * The {@code width x height} window at {@code (left, top)} of what {@link #resize} would return, computing only
+     * the pixels in it (a window reaching outside the resized image is padded with zeros). Resize-then-crop with
+     * memory and time bounded by the crop, whatever the image's aspect ratio: every output pixel depends only on its
+     * own coefficients, so the values are those of the full resize.
+     */
+    public static RgbImage resizeWindow(RgbImage in, int outWidth, int outHeight, ResampleFilter filter, int left,
+                                        int top, int width, int height) {
+        if (outWidth <= 0 || outHeight <= 0 || width <= 0 || height <= 0) {
+            throw new IllegalArgumentException("sizes must be positive, got " + outWidth + "x" + outHeight
+                    + " and a " + width + "x" + height + " window");
+        }
+        byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(width, height), 3)];
+        int x0 = Math.max(left, 0);
+        int x1 = (int) Math.min((long) left + width, outWidth);
+        int y0 = Math.max(top, 0);
+        int y1 = (int) Math.min((long) top + height, outHeight);
+        if (x0 >= x1 || y0 >= y1) {
+            return new RgbImage(width, height, out);
+        }
+        boolean horizontal = outWidth != in.width();
+        boolean vertical = outHeight != in.height();
+        Coefficients vert = vertical ? coefficients(in.height(), outHeight, filter, y0, y1) : null;
+        // source rows the window needs (first and first + count grow with the output index)
+        int rowFirst = vertical ? vert.first()[0] : y0;
+        int rowLast = vertical ? vert.first()[y1 - y0 - 1] + vert.count()[y1 - y0 - 1] : y1;
+
+        // horizontal pass (or a copy, when the width is unchanged: PIL then skips the pass and its rounding)
         byte[] src = in.rgb();
         int srcW = in.width();
-        int tmpH = rowLast - rowFirst;
-        byte[] tmp;
-        int tmpW;
-        int rowOffset;
-        if (outWidth != in.width()) {
-            Coefficients hor = coefficients(in.width(), outWidth, filter);
-            tmpW = outWidth;
-            tmp = new byte[tmpH * tmpW * 3];
-            for (int y = 0; y < tmpH; y++) {
-                int srcRow = (y + rowFirst) * srcW * 3;
-                int dstRow = y * tmpW * 3;
-                for (int xx = 0; xx < outWidth; xx++) {
-                    int xmin = hor.first()[xx];
-                    int n = hor.count()[xx];
-                    int kOff = xx * hor.kernelSize();
-                    int r = 1 << (PRECISION_BITS - 1);
-                    int g = r;
-                    int b = r;
-                    for (int x = 0; x < n; x++) {
-                        int w = hor.weights()[kOff + x];
-                        int p = srcRow + (x + xmin) * 3;
-                        r += (src[p] & 0xFF) * w;
-                        g += (src[p + 1] & 0xFF) * w;
-                        b += (src[p + 2] & 0xFF) * w;
-                    }
-                    int d = dstRow + xx * 3;
-                    tmp[d] = (byte) clip8(r);
-                    tmp[d + 1] = (byte) clip8(g);
-                    tmp[d + 2] = (byte) clip8(b);
-                }
+        int tw = x1 - x0;
+        int th = rowLast - rowFirst;
+        byte[] tmp = new byte[Math.multiplyExact(Math.multiplyExact(tw, th), 3)];
+        Coefficients hor = horizontal ? coefficients(srcW, outWidth, filter, x0, x1) : null;
+        for (int y = 0; y < th; y++) {
+            int srcRow = (y + rowFirst) * srcW * 3;
+            int dstRow = y * tw * 3;
+            if (!horizontal) {
+                System.arraycopy(src, srcRow + x0 * 3, tmp, dstRow, tw * 3);
+                continue;
             }
-            rowOffset = rowFirst;
-        } else {
-            tmp = src;
-            tmpW = srcW;
-            rowOffset = 0;
+            for (int xx = 0; xx < tw; xx++) {
+                int xmin = hor.first()[xx];
+                int n = hor.count()[xx];
+                int kOff = xx * hor.kernelSize();
+                int r = 1 << (PRECISION_BITS - 1);
+                int g = r;
+                int b = r;
+                for (int x = 0; x < n; x++) {
+                    int w = hor.weights()[kOff + x];
+                    int p = srcRow + (x + xmin) * 3;
+                    r += (src[p] & 0xFF) * w;
+                    g += (src[p + 1] & 0xFF) * w;
+                    b += (src[p + 2] & 0xFF) * w;
+                }
+                int d = dstRow + xx * 3;
+                tmp[d] = (byte) clip8(r);
+                tmp[d + 1] = (byte) clip8(g);
+                tmp[d + 2] = (byte) clip8(b);
+            }
         }
-        if (outHeight == in.height()) {
-            // only the horizontal pass was needed: the temporary image holds every row
-            return new RgbImage(tmpW, outHeight, tmp);
-        }
-        byte[] out = new byte[outHeight * tmpW * 3];
-        for (int yy = 0; yy < outHeight; yy++) {
-            int ymin = vert.first()[yy] - (tmp == src ? 0 : rowOffset);
-            int n = vert.count()[yy];
-            int kOff = yy * vert.kernelSize();
-            for (int xx = 0; xx < tmpW; xx++) {
+
+        // vertical pass (or a copy), into the window
+        for (int yy = y0; yy < y1; yy++) {
+            int dstRow = ((yy - top) * width + (x0 - left)) * 3;
+            if (!vertical) {
+                System.arraycopy(tmp, (yy - rowFirst) * tw * 3, out, dstRow, tw * 3);
+                continue;
+            }
+            int ymin = vert.first()[yy - y0] - rowFirst;
+            int n = vert.count()[yy - y0];
+            int kOff = (yy - y0) * vert.kernelSize();
+            for (int xx = 0; xx < tw; xx++) {
                 int r = 1 << (PRECISION_BITS - 1);
                 int g = r;
                 int b = r;
                 for (int y = 0; y < n; y++) {
                     int w = vert.weights()[kOff + y];
-                    int p = ((y + ymin) * tmpW + xx) * 3;
+                    int p = ((y + ymin) * tw + xx) * 3;
                     r += (tmp[p] & 0xFF) * w;
                     g += (tmp[p + 1] & 0xFF) * w;
                     b += (tmp[p + 2] & 0xFF) * w;
                 }
-                int d = (yy * tmpW + xx) * 3;
+                int d = dstRow + xx * 3;
                 out[d] = (byte) clip8(r);
                 out[d + 1] = (byte) clip8(g);
                 out[d + 2] = (byte) clip8(b);
             }
         }
-        return new RgbImage(tmpW, outHeight, out);
+        return new RgbImage(width, height, out);
     }
 }

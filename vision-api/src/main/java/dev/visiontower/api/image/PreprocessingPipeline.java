@@ -96,10 +96,16 @@ public final class PreprocessingPipeline implements java.util.Iterator<List<Prep
             int i = submitted++;
             Path p = paths.get(i);
             pending.addLast(workers.submit(() -> {
+                RgbImage image;
                 try {
-                    return new Item(i, p, preprocessor.apply(ImageDecoding.read(p, load)), null);
+                    image = ImageDecoding.read(p, load);
                 } catch (InvalidInputException e) {
                     return new Item(i, p, null, e);
+                }
+                try {
+                    return new Item(i, p, preprocessor.apply(image), null);
+                } catch (InvalidInputException e) {
+                    return new Item(i, p, null, new InvalidInputException(p + ": " + e.getMessage(), e));
                 }
             }));
         }

@@ -116,4 +116,43 @@ class ImageLimitsTest {
                 String.format(base, "224", "[0.5, 0.5, 0.5]", "\"NaN\"")), "pre.json")).getMessage();
         assertTrue(m.contains("rescale_factor"), m);
     }
+
+    @Test
+    void resizingOnlyTheCroppedWindowGivesTheFullResizesPixels() {
+        java.util.Random rnd = new java.util.Random(4);
+        for (int trial = 0; trial < 40; trial++) {
+            int w = 1 + rnd.nextInt(60);
+            int h = 1 + rnd.nextInt(60);
+            byte[] px = new byte[w * h * 3];
+            rnd.nextBytes(px);
+            RgbImage img = new RgbImage(w, h, px);
+            int ow = 1 + rnd.nextInt(50);
+            int oh = trial % 5 == 0 ? h : 1 + rnd.nextInt(50); // sometimes one pass only
+            ResampleFilter f = ResampleFilter.values()[rnd.nextInt(ResampleFilter.values().length)];
+            RgbImage full = PilResize.resize(img, ow, oh, f);
+            int left = rnd.nextInt(ow + 10) - 5;
+            int top = rnd.nextInt(oh + 10) - 5;
+            int cw = 1 + rnd.nextInt(20);
+            int ch = 1 + rnd.nextInt(20);
+            RgbImage win = PilResize.resizeWindow(img, ow, oh, f, left, top, cw, ch);
+            for (int y = 0; y < ch; y++) {
+                for (int x = 0; x < cw; x++) {
+                    for (int c = 0; c < 3; c++) {
+                        int sx = x + left;
+                        int sy = y + top;
+                        int want = sx < 0 || sy < 0 || sx >= ow || sy >= oh ? 0 : full.get(sx, sy, c);
+                        assertEquals(want, win.get(x, y, c), "trial " + trial + " " + f + " at " + x + "," + y);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void anExtremeAspectRatioCostsWhatItsCropCosts() {
+        // resized in full to a shortest edge of 224 this would be 224 x 44,800,000 pixels (30 GB)
+        RgbImage tall = new RgbImage(1, 200_000, new byte[200_000 * 3]);
+        dev.visiontower.api.HostTensor t = ImageTransform.clip(224).apply(tall);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new long[] {1, 3, 224, 224}, t.shape());
+    }
 }
