@@ -59,17 +59,26 @@ final class ClassifyCommand implements Callable<Integer> {
     private void defaults(Path modelDir) throws java.io.IOException {
         Path file = modelDir.resolve("labels.json");
         com.fasterxml.jackson.databind.JsonNode j = java.nio.file.Files.isRegularFile(file)
-                ? new ObjectMapper().readTree(file.toFile()) : null;
+                ? dev.visiontower.api.checkpoint.Checkpoint.readJson(file) : null;
         if (labels == null) {
             if (j == null || !j.path("labels").isArray()) {
                 throw new InvalidInputException("--labels is required (" + modelDir + " ships no labels.json)");
             }
             labels = new ArrayList<>();
             for (var l : j.path("labels")) {
+                if (!l.isTextual() || l.asText().isBlank()) {
+                    throw new InvalidInputException(file + ": 'labels' must hold non-empty strings, found " + l);
+                }
                 labels.add(l.asText());
+            }
+            if (labels.isEmpty()) {
+                throw new InvalidInputException(file + ": 'labels' is empty");
             }
         }
         if (template == null) {
+            if (j != null && j.has("template") && !j.get("template").isTextual()) {
+                throw new InvalidInputException(file + ": 'template' must be a string, found " + j.get("template"));
+            }
             template = j != null && j.hasNonNull("template") ? j.get("template").asText() : "a photo of a {}.";
         }
         if (images == null || images.isEmpty()) {
@@ -101,6 +110,15 @@ final class ClassifyCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("model " + model.describe());
             ranked = model.classify(Inputs.preprocess(images, model.preprocessor(), imageOptions.load()), names, template, top);
             kind = model.head().probability();
+        }
+        for (List<DualEncoder.Label> r : ranked) {
+            for (DualEncoder.Label l : r) {
+                if (!Float.isFinite(l.probability())) {
+                    throw new dev.visiontower.api.CheckpointException(common.modelDir() + ": the model "
+                            + "computed a non-finite probability for '" + l.label() + "': its weights or config "
+                            + "values are out of the range float32 arithmetic holds");
+                }
+            }
         }
         List<Map<String, Object>> results = new ArrayList<>();
         for (int i = 0; i < images.size(); i++) {

@@ -189,16 +189,19 @@ final class EmbedCommand implements Callable<Integer> {
     private long forward(Backend backend, DualEncoder model, ForwardOptions opts, HostTensor x, List<String> labels,
                          List<Integer> tileIndex, EmbedSink sink) {
         try (Tensor t = backend.fromHost(x); VisionOutput out = model.vision().forward(t, opts)) {
-            HostTensor embeds = out.imageEmbeds() != null ? out.imageEmbeds().toHost() : null;
-            HostTensor pooled = out.poolerOutput() != null ? out.poolerOutput().toHost() : null;
+            Path dir = common.modelDir();
+            HostTensor embeds = out.imageEmbeds() != null
+                    ? Outputs.requireFinite(out.imageEmbeds().toHost(), "image_embeds", dir) : null;
+            HostTensor pooled = out.poolerOutput() != null
+                    ? Outputs.requireFinite(out.poolerOutput().toHost(), "pooler_output", dir) : null;
             if (normalize && embeds != null) {
                 embeds = Outputs.l2Normalize(embeds);
             } else if (normalize && pooled != null && sink.pooledIsTheEmbedding()) {
                 pooled = Outputs.l2Normalize(pooled);
             }
             // the hidden states are [rows, tokens, width]: downloaded only where they are written
-            sink.add(labels, tileIndex, sink.pooledIsTheEmbedding() ? null : out.lastHiddenState().toHost(), pooled,
-                    embeds);
+            sink.add(labels, tileIndex, sink.pooledIsTheEmbedding() ? null
+                    : Outputs.requireFinite(out.lastHiddenState().toHost(), "last_hidden_state", dir), pooled, embeds);
             return x.dim(0);
         }
     }

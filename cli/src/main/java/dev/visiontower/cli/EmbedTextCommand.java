@@ -53,9 +53,9 @@ final class EmbedTextCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("model " + model.describe());
             Encoding enc = input.encoding(model);
             TextOutput out = model.textOutputs(enc);
-            embeds = out.embedding().toHost();
-            pooled = out.pooled().toHost();
-            last = out.lastHiddenState().toHost();
+            embeds = Outputs.requireFinite(out.embedding().toHost(), "text_embeds", common.modelDir());
+            pooled = Outputs.requireFinite(out.pooled().toHost(), "pooler_output", common.modelDir());
+            last = Outputs.requireFinite(out.lastHiddenState().toHost(), "last_hidden_state", common.modelDir());
         }
         if (normalize) {
             embeds = Outputs.l2Normalize(embeds);

@@ -77,6 +77,9 @@ final class Inputs {
         return p;
     }
 
+    /** The largest magnitude accepted in {@code --pixels}: normalised 8-bit pixels lie within a few units of 0. */
+    static final float MAX_PIXEL_MAGNITUDE = 1e4f;
+
     /** Reads a float32 {@code [B, 3, H, W]} tensor named {@code pixel_values} from .safetensors or .npy. */
     static HostTensor readPixels(Path file) {
         if (!Files.isRegularFile(file)) {
@@ -98,6 +101,13 @@ final class Inputs {
         }
         if (t.dtype() != dev.visiontower.api.DType.FLOAT32) {
             throw new InvalidInputException(file + ": pixel_values must be floating point, got " + t.dtype());
+        }
+        float[] v = t.floats();
+        for (int i = 0; i < v.length; i++) {
+            if (!(Math.abs(v[i]) <= MAX_PIXEL_MAGNITUDE)) {
+                throw new InvalidInputException(file + ": pixel_values holds " + v[i] + " at element " + i
+                        + " (normalised pixels are finite and within +-" + (int) MAX_PIXEL_MAGNITUDE + ")");
+            }
         }
         long[] s = t.shape();
         if (s.length != 4 || s[1] != 3 || s[0] < 1) {

@@ -41,7 +41,8 @@ public final class Main {
                 return EXIT_OUT_OF_MEMORY;
             }
             if (ex instanceof VisionTowerException) {
-                err.println("visiontower: error: " + ex.getMessage());
+                // one line, whatever a message carries (a library's text may hold line breaks)
+                err.println("visiontower: error: " + String.valueOf(ex.getMessage()).replaceAll("\\s*\\R\\s*", " "));
                 if (showTrace) {
                     ex.printStackTrace(err);
                 }

@@ -36,6 +36,26 @@ final class Outputs {
         throw new InvalidInputException(output + ": unknown output format, expected .safetensors, .npy or .jsonl");
     }
 
+    /**
+     * Refuses output holding NaN or infinity: with finite inputs (checked when read) it comes from the checkpoint,
+     * whose weights or config overflow float32 arithmetic, so the error names the model directory.
+     */
+    static HostTensor requireFinite(HostTensor t, String what, Path modelDir) {
+        if (t == null || t.dtype() != dev.visiontower.api.DType.FLOAT32) {
+            return t;
+        }
+        float[] v = t.floats();
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                throw new dev.visiontower.api.CheckpointException(modelDir + ": the model computed "
+                        + (Float.isNaN(v[i]) ? "NaN" : "an infinity") + " in " + what + " (element " + i + " of "
+                        + dev.visiontower.api.Shapes.format(t.shape()) + "): its weights or config values are out of "
+                        + "the range float32 arithmetic holds");
+            }
+        }
+        return t;
+    }
+
     /** Row-wise L2 normalisation in double precision. */
     static HostTensor l2Normalize(HostTensor t) {
         float[] v = t.floats().clone();

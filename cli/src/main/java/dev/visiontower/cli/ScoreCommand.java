@@ -72,6 +72,7 @@ final class ScoreCommand implements Callable<Integer> {
                         + " texts cannot be paired");
             }
         }
+        out.forEach((name, t) -> Outputs.requireFinite(t, name, common.modelDir()));
         SafetensorsWriter.write(output, out, Map.of("producer", "visiontower score"));
         spec.commandLine().getErr().println("wrote " + out.keySet() + " to " + output);
         return 0;

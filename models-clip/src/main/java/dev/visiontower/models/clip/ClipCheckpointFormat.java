@@ -110,7 +110,8 @@ public enum ClipCheckpointFormat {
         ImagePreprocessor preprocessor(Checkpoint c, VitConfig cfg) {
             JsonNode pre = c.json("preprocessor_config.json");
             if (pre != null) {
-                return ImageTransform.fromHuggingFace(pre, c.dir().resolve("preprocessor_config.json").toString());
+                String where = c.dir().resolve("preprocessor_config.json").toString();
+                return ImageTransform.fromHuggingFace(pre, where).requireOutputAtLeast(cfg.patchSize(), where);
             }
             return ImageTransform.clip(cfg.imageSize());
         }
@@ -170,7 +171,13 @@ public enum ClipCheckpointFormat {
                     imageSize = is.asInt(224);
                 }
                 layers = v.path("layers").asInt(layers);
-                heads = width / v.path("head_width").asInt(64);
+                JsonNode hw = v.path("head_width");
+                int headWidth = hw.isMissingNode() ? 64 : hw.isIntegralNumber() && hw.canConvertToInt() ? hw.asInt() : 0;
+                if (headWidth <= 0 || width <= 0 || width % headWidth != 0) {
+                    throw new CheckpointException(c.dir() + ": open_clip vision_cfg.head_width " + hw + " must be a "
+                            + "positive integer dividing the width " + width);
+                }
+                heads = width / headWidth;
                 mlp = (int) (width * v.path("mlp_ratio").asDouble(4.0));
                 quickGelu = model.path("quick_gelu").asBoolean(false);
             } else {

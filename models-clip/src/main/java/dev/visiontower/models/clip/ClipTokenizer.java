@@ -3,6 +3,7 @@ package dev.visiontower.models.clip;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.visiontower.api.CheckpointException;
+import dev.visiontower.api.checkpoint.Checkpoint;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.text.Encoding;
 import dev.visiontower.api.text.Tokenizer;
@@ -109,14 +110,15 @@ public final class ClipTokenizer implements Tokenizer {
 
     /** From a Hugging Face model directory: {@code vocab.json} + {@code merges.txt}, or {@code tokenizer.json}. */
     static ClipTokenizer fromHuggingFace(Path dir, int contextLength) {
-        ObjectMapper json = new ObjectMapper();
         try {
             Map<String, Integer> encoder = new LinkedHashMap<>();
             List<String[]> merges = new ArrayList<>();
             Path vocab = dir.resolve("vocab.json");
             Path mergesFile = dir.resolve("merges.txt");
+            Path source;
             if (Files.isRegularFile(vocab) && Files.isRegularFile(mergesFile)) {
-                json.readTree(vocab.toFile()).fields().forEachRemaining(e -> encoder.put(e.getKey(), e.getValue().asInt()));
+                source = vocab;
+                readVocabulary(Checkpoint.readJson(vocab), vocab, encoder);
                 for (String line : Files.readAllLines(mergesFile, StandardCharsets.UTF_8)) {
                     String[] pair = line.split(" ");
                     if (!line.startsWith("#version") && pair.length == 2) {
@@ -124,16 +126,39 @@ public final class ClipTokenizer implements Tokenizer {
                     }
                 }
             } else {
-                JsonNode model = json.readTree(dir.resolve("tokenizer.json").toFile()).path("model");
-                model.path("vocab").fields().forEachRemaining(e -> encoder.put(e.getKey(), e.getValue().asInt()));
+                source = dir.resolve("tokenizer.json");
+                JsonNode model = Checkpoint.readJson(source).path("model");
+                readVocabulary(model.path("vocab"), source, encoder);
                 for (JsonNode m : model.path("merges")) {
-                    merges.add(m.isArray() ? new String[] {m.get(0).asText(), m.get(1).asText()} : m.asText().split(" "));
+                    String[] pair = m.isArray() && m.size() == 2 && m.get(0).isTextual() && m.get(1).isTextual()
+                            ? new String[] {m.get(0).asText(), m.get(1).asText()}
+                            : m.isTextual() ? m.asText().split(" ") : null;
+                    if (pair == null || pair.length != 2) {
+                        throw new CheckpointException(source + ": model.merges holds " + m + ", expected \"a b\" or "
+                                + "[\"a\", \"b\"]");
+                    }
+                    merges.add(pair);
                 }
             }
             return new ClipTokenizer(encoder, merges, "<|startoftext|>", "<|endoftext|>", contextLength);
         } catch (IOException e) {
             throw new CheckpointException(dir + ": cannot read the tokenizer files: " + e.getMessage(), e);
         }
+    }
+
+    /** Vocabulary entries: every id an integer in int range, not negative. */
+    private static void readVocabulary(JsonNode vocab, Path file, Map<String, Integer> encoder) {
+        if (!vocab.isObject() || vocab.isEmpty()) {
+            throw new CheckpointException(file + ": the vocabulary must be a non-empty object of token -> id");
+        }
+        vocab.fields().forEachRemaining(e -> {
+            JsonNode id = e.getValue();
+            if (!id.isIntegralNumber() || !id.canConvertToInt() || id.asInt() < 0) {
+                throw new CheckpointException(file + ": token '" + e.getKey() + "' has id " + id
+                        + ", expected a non-negative integer");
+            }
+            encoder.put(e.getKey(), id.asInt());
+        });
     }
 
     /** Whether {@code dir} ships Hugging Face tokenizer files. */
@@ -169,7 +194,8 @@ public final class ClipTokenizer implements Tokenizer {
             for (String piece : bpe(sb.toString()).split(" ")) {
                 Integer id = encoder.get(piece);
                 if (id == null) {
-                    throw new IllegalStateException("BPE piece '" + piece + "' is not in the vocabulary");
+                    // as Hugging Face's CLIP tokenizers: a piece without an id is the unknown token, <|endoftext|>
+                    id = eot;
                 }
                 ids.add((long) id);
             }

@@ -37,4 +37,19 @@ class ClipTokenizerTest {
         }
         assertEquals(16, n);
     }
+
+    @Test
+    void aPieceMissingFromTheVocabularyIsTheUnknownToken(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws IOException {
+        // a vocabulary of 'a' and 'b' only: "ab c" -> a, b</w> and then c</w>, which has no id
+        java.nio.file.Files.writeString(dir.resolve("vocab.json"), "{\"a\": 0, \"b</w>\": 1, \"<|startoftext|>\": 2, "
+                + "\"<|endoftext|>\": 3}");
+        java.nio.file.Files.writeString(dir.resolve("merges.txt"), "#version: 0.2\n");
+        ClipTokenizer tok = ClipTokenizer.fromHuggingFace(dir, 8);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new long[] {0, 1, 3}, tok.tokenize("ab c"));
+        java.nio.file.Files.writeString(dir.resolve("vocab.json"), "{\"a\": \"zero\"}");
+        String m = org.junit.jupiter.api.Assertions.assertThrows(dev.visiontower.api.CheckpointException.class,
+                () -> ClipTokenizer.fromHuggingFace(dir, 8)).getMessage();
+        org.junit.jupiter.api.Assertions.assertTrue(m.contains("vocab.json") && m.contains("'a'"), m);
+    }
 }

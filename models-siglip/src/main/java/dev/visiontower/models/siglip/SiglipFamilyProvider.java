@@ -174,7 +174,8 @@ public final class SiglipFamilyProvider implements ModelFamilyProvider {
     private static ImagePreprocessor preprocessor(Checkpoint c, VitConfig vision) {
         JsonNode pre = c.json("preprocessor_config.json");
         if (pre != null) {
-            return ImageTransform.fromHuggingFace(pre, c.dir().resolve("preprocessor_config.json").toString());
+            String where = c.dir().resolve("preprocessor_config.json").toString();
+            return ImageTransform.fromHuggingFace(pre, where).requireOutputAtLeast(vision.patchSize(), where);
         }
         int size = vision.imageSize();
         return ImageTransform.exact(size, size, HALF, HALF);

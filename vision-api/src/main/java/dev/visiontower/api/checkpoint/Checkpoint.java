@@ -121,7 +121,11 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
                 + (others.size() > 1 ? "; found several .safetensors files " + others : ""));
     }
 
-    static JsonNode readJson(Path file) {
+    /**
+     * Reads a JSON object from a file; a missing, unreadable or malformed file, or one holding something else than an
+     * object, is a one-line {@link CheckpointException} naming the file (and the line and column of a syntax error).
+     */
+    public static JsonNode readJson(Path file) {
         try {
             JsonNode n = JSON.readTree(file.toFile());
             if (n == null || !n.isObject()) {
@@ -129,7 +133,10 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
             }
             return n;
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new CheckpointException(file + ": invalid JSON: " + e.getOriginalMessage(), e);
+            var at = e.getLocation();
+            String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+            String why = String.valueOf(e.getOriginalMessage()).replaceAll("\\s*\\R\\s*", " ").strip();
+            throw new CheckpointException(file + ": invalid JSON" + where + ": " + why, e);
         } catch (IOException e) {
             throw new CheckpointException(file + ": cannot read: " + e.getMessage(), e);
         }

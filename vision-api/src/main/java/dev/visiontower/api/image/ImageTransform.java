@@ -135,7 +135,11 @@ public record ImageTransform(ResizeMode resize, int size, int width, ResampleFil
                 cw = c.path("width").asInt();
             }
         }
-        double rescale = cfg.path("do_rescale").asBoolean(true) ? cfg.path("rescale_factor").asDouble(1 / 255.0) : 1.0;
+        JsonNode rf = cfg.path("rescale_factor");
+        if (cfg.path("do_rescale").asBoolean(true) && !rf.isMissingNode() && !rf.isNumber()) {
+            throw new InvalidInputException(where + ": rescale_factor must be a number, got " + rf);
+        }
+        double rescale = cfg.path("do_rescale").asBoolean(true) ? rf.asDouble(1 / 255.0) : 1.0;
         float[] mean = {0, 0, 0};
         float[] std = {1, 1, 1};
         if (cfg.path("do_normalize").asBoolean(true)) {
@@ -147,17 +151,45 @@ public record ImageTransform(ResizeMode resize, int size, int width, ResampleFil
         checkSize(where, "size.width", mode == ResizeMode.EXACT ? width : 1);
         checkSize(where, "crop_size", cfg.path("do_center_crop").asBoolean(false) ? ch : 1);
         checkSize(where, "crop_size.width", cfg.path("do_center_crop").asBoolean(false) ? cw : 1);
-        if (!(rescale > 0) || Double.isInfinite(rescale)) {
-            throw new InvalidInputException(where + ": rescale_factor must be a positive finite number, got " + rescale);
+        if (!(rescale > 0 && rescale <= 1)) {
+            throw new InvalidInputException(where + ": rescale_factor must be in (0, 1] (1/255 maps 8-bit samples to "
+                    + "[0, 1]), got " + rescale);
         }
         for (int i = 0; i < 3; i++) {
-            if (!Float.isFinite(mean[i]) || !Float.isFinite(std[i]) || std[i] == 0) {
-                throw new InvalidInputException(where + ": image_mean and image_std must be finite, image_std non-zero; "
-                        + "got " + java.util.Arrays.toString(mean) + " and " + java.util.Arrays.toString(std));
+            // bounded so that normalised 8-bit pixels stay finite in float32
+            if (!(Math.abs(mean[i]) <= 1e6) || !(std[i] >= 1e-6 && std[i] <= 1e6)) {
+                throw new InvalidInputException(where + ": image_mean must be finite (|mean| <= 1e6) and image_std in "
+                        + "[1e-6, 1e6]; got " + java.util.Arrays.toString(mean) + " and "
+                        + java.util.Arrays.toString(std));
             }
         }
-        ResampleFilter filter = ResampleFilter.fromPilCode(cfg.path("resample").asInt(3));
+        JsonNode resample = cfg.path("resample");
+        if (!resample.isMissingNode() && !(resample.isIntegralNumber() && resample.canConvertToInt())) {
+            throw new InvalidInputException(where + ": resample must be PIL's integer code (2 bilinear, 3 bicubic), got "
+                    + resample);
+        }
+        ResampleFilter filter;
+        try {
+            filter = ResampleFilter.fromPilCode(resample.asInt(3));
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException(where + ": " + e.getMessage(), e);
+        }
         return new ImageTransform(mode, size, width, filter, ch, cw, CropOffset.FLOOR, rescale, mean, std);
+    }
+
+    /**
+     * Refuses a transform whose output would be smaller than one patch (no model could run on it), naming
+     * {@code where} it was configured; returns this transform.
+     */
+    public ImageTransform requireOutputAtLeast(int patchSize, String where) {
+        int smallest = cropHeight > 0 ? Math.min(cropHeight, cropWidth)
+                : resize == ResizeMode.EXACT ? Math.min(size, width)
+                : resize == ResizeMode.SHORTEST_EDGE ? size : Integer.MAX_VALUE;
+        if (smallest < patchSize) {
+            throw new InvalidInputException(where + ": the preprocessed images would be " + smallest + " pixels on "
+                    + "their shorter side, less than the model's patch size " + patchSize + " (size or crop_size)");
+        }
+        return this;
     }
 
     /** The largest resize or crop side a preprocessing config may ask for. */

@@ -51,6 +51,10 @@ public record TextConfig(int vocabSize, int contextLength, int width, int depth,
         if (width % heads != 0) {
             throw new InvalidInputException("invalid text config: width " + width + " is not divisible by heads " + heads);
         }
+        if (!(normEps > 0 && normEps < 1)) {
+            throw new InvalidInputException("invalid text config: the norm epsilon (layer_norm_eps) must be in (0, 1), "
+                    + "got " + normEps);
+        }
         if (activation == null || pooling == null) {
             throw new InvalidInputException("invalid text config: activation and pooling are required");
         }
