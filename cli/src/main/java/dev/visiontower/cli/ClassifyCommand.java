@@ -91,6 +91,8 @@ final class ClassifyCommand implements Callable<Integer> {
                 files.filter(f -> f.toString().endsWith(".png") || f.toString().endsWith(".jpg")).sorted()
                         .forEach(images::add);
             }
+        } else {
+            images = Inputs.imageFiles(images, System.in); // folders, @LIST and - as for embed
         }
     }
 

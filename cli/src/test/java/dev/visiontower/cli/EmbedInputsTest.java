@@ -53,6 +53,12 @@ class EmbedInputsTest {
         assertEquals(0, r.code(), r.err());
         assertEquals(List.of(rows.get(1), rows.get(2)), Files.readAllLines(tmp.resolve("s.npy.paths.txt")));
 
+        // classify takes the same inputs
+        r = run("classify", data.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(10, new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out()).path("results").size(),
+                r.out());
+
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         assertCleanError(run("embed", empty.toString(), "--output", out.toString()), "no image files");
     }
