@@ -4,6 +4,8 @@ module dev.visiontower.cli {
     requires info.picocli;
     requires com.fasterxml.jackson.dataformat.csv;
     requires java.desktop;
+    requires dev.visiontower.server;
+    requires jdk.unsupported; // sun.misc.Signal: serve drains on SIGTERM and exits 0
 
     opens dev.visiontower.cli to info.picocli;
 }

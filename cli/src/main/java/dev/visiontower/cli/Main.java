@@ -11,7 +11,7 @@ import java.io.PrintWriter;
         description = "Vision towers (CLIP, SigLIP, InternViT) on pluggable numeric backends.",
         subcommands = {BackendsCommand.class, EmbedCommand.class, EmbedTextCommand.class, ScoreCommand.class,
                 ClassifyCommand.class, TokenizeCommand.class, PreprocessCommand.class, ExportOnnxCommand.class,
-                ParityCommand.class, BenchCommand.class, MakeShapesCommand.class, TrainCommand.class,
+                ParityCommand.class, BenchCommand.class, MakeShapesCommand.class, TrainCommand.class, ServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -82,6 +82,11 @@ final class WordTokenizer implements Tokenizer {
     }
 
     @Override
+    public int specialTokens() {
+        return 1; // the end of sequence
+    }
+
+    @Override
     public long[] tokenize(String text) {
         return words(text).stream().mapToLong(w -> ids.getOrDefault(w, UNK)).toArray();
     }

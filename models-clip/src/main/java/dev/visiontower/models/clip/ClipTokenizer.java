@@ -172,6 +172,11 @@ public final class ClipTokenizer implements Tokenizer {
         return contextLength;
     }
 
+    @Override
+    public int specialTokens() {
+        return 2;
+    }
+
     public int startOfText() {
         return sot;
     }

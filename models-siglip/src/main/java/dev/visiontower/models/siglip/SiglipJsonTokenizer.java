@@ -128,6 +128,11 @@ final class SiglipJsonTokenizer implements Tokenizer {
         return contextLength;
     }
 
+    @Override
+    public int specialTokens() {
+        return 1; // the end of sequence
+    }
+
     /** The ids of the text without special tokens (truncated to the context length). */
     @Override
     public long[] tokenize(String text) {

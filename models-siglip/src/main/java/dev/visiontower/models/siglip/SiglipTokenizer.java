@@ -68,6 +68,11 @@ public final class SiglipTokenizer implements Tokenizer {
         return contextLength;
     }
 
+    @Override
+    public int specialTokens() {
+        return 1; // the end of sequence
+    }
+
     /** transformers' {@code canonicalize_text} after lower-casing. */
     static String canonicalize(String text) {
         StringBuilder sb = new StringBuilder(text.length());
