@@ -43,6 +43,24 @@ class CliTest {
         return new Result(code, out.toString(), err.toString());
     }
 
+    /**
+     * Starts the command line in a child JVM (same class path, {@code visiontower.home} set), its output and errors
+     * going to {@code log}: for tests that kill or signal the process.
+     */
+    static Process startChild(Path log, List<String> args) throws IOException {
+        List<String> path = new java.util.ArrayList<>();
+        for (String p : new String[] {System.getProperty("jdk.module.path"), System.getProperty("java.class.path")}) {
+            if (p != null && !p.isEmpty()) {
+                path.add(p);
+            }
+        }
+        List<String> cmd = new java.util.ArrayList<>(List.of(Paths.get(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-Dvisiontower.home=" + root().toAbsolutePath(), "-cp",
+                String.join(java.io.File.pathSeparator, path), Main.class.getName()));
+        cmd.addAll(args);
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
     static Path root() {
         return Paths.get(System.getProperty("visiontower.home", ".."));
     }

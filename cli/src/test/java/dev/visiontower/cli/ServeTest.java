@@ -14,7 +14,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -240,11 +239,9 @@ class ServeTest {
     void apiKeyAndFullQueueAndSigtermDrain() throws Exception {
         Path key = tmp.resolve("key.txt");
         Files.writeString(key, "s3cret\n");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dvisiontower.home=" + CliTest.root().toAbsolutePath(), "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "serve", "--port", "0", "--api-key-file", key.toString(), "--max-queue", "1"));
         Path log = tmp.resolve("serve.log");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = CliTest.startChild(log, List.of("serve", "--port", "0", "--api-key-file", key.toString(),
+                "--max-queue", "1"));
         try {
             String url = null;
             for (int i = 0; i < 600 && url == null && p.isAlive(); i++) {

@@ -6,7 +6,6 @@ import dev.visiontower.api.checkpoint.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,17 +26,7 @@ class TrainKillTest {
     Path tmp;
 
     private Process start(List<String> args) throws Exception {
-        List<String> path = new ArrayList<>();
-        for (String p : new String[] {System.getProperty("jdk.module.path"), System.getProperty("java.class.path")}) {
-            if (p != null && !p.isEmpty()) {
-                path.add(p);
-            }
-        }
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", String.join(File.pathSeparator, path), Main.class.getName()));
-        cmd.addAll(args);
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("log.txt").toFile())
-                .start();
+        return CliTest.startChild(tmp.resolve("log.txt"), args);
     }
 
     /** A checkpoint that loads and says which epoch it completed, or -1 for no output at all. */
