@@ -11,4 +11,5 @@ module dev.visiontower.server {
     requires io.prometheus.writer.text;
 
     exports dev.visiontower.server;
+    opens dev.visiontower.server; // the search page, read as a resource
 }

@@ -8,8 +8,6 @@ import dev.visiontower.api.DType;
 import dev.visiontower.api.Device;
 import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.Models;
-import dev.visiontower.api.image.ImagePreprocessor;
-import dev.visiontower.api.image.ImageTransform;
 import dev.visiontower.api.image.PreprocessingPipeline;
 import dev.visiontower.api.nn.RandomWeights;
 import dev.visiontower.api.nn.VisionModel;
@@ -111,6 +109,12 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     ImageOptions imageOptions;
 
+    @Option(names = "--serve-clients", paramLabel = "N",
+            description = "Also run the HTTP server on the first backend and dtype, batching up to the largest "
+                    + "--batch, with N concurrent clients sending one 224 px PNG each per request; then one client "
+                    + "alone for the single-request latency.")
+    Integer serveClients;
+
     @Mixin
     VerboseOption verbose;
 
@@ -146,6 +150,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, String> descriptions = new LinkedHashMap<>();
         List<Map<String, Object>> results = new ArrayList<>();
         List<Map<String, Object>> unsupported = new ArrayList<>();
+        Map<String, Object> serve = new LinkedHashMap<>();
         for (DType type : types) {
             BackendOptions opts = new BackendOptions(Device.parse(device), type, threads, extra);
             for (String name : names) {
@@ -182,13 +187,24 @@ final class BenchCommand implements Callable<Integer> {
                             err.printf(Locale.ROOT, "%s %s: GEMM [%d, %d] x [%d, %d]^T: %.1f GFLOP/s%n", name, type,
                                     m, mc.width(), mc.mlpWidth(), mc.width(), rate);
                         }
+                        if (serveClients != null && serve.isEmpty()) {
+                            int maxBatch = batches.stream().max(Integer::compare).orElse(1);
+                            serve.putAll(ServeBench.run(b, model, BenchMeasure.preprocessor(source.model, size), serveClients, maxBatch,
+                                    Math.max(2, iters)));
+                            serve.put("backend", name);
+                            serve.put("dtype", type.toString());
+                            serve.put("max_batch", maxBatch);
+                            err.printf(Locale.ROOT, "%s %s serve: %d clients, %.2f images/s; one client: p50 %.1f "
+                                    + "ms%n", name, type, serveClients, (Double) serve.get("images_per_second"),
+                                    (Double) serve.get("single_request_p50_ms"));
+                        }
                         for (int batch : batches) {
                             Map<String, Object> r = BenchMeasure.run(b, model, mc, size, batch, warmup, iters, prof);
                             results.add(r);
                             double forward = (Double) r.get("images_per_second");
                             err.printf(Locale.ROOT, "%s %s batch %d: %.2f images/s%n", name, type, batch, forward);
                             if (files != null) {
-                                double rate = BenchMeasure.pipelineRate(b, model, preprocessor(size), files, batch,
+                                double rate = BenchMeasure.pipelineRate(b, model, BenchMeasure.preprocessor(source.model, size), files, batch,
                                         iters, decoders, imageOptions.load());
                                 r.put("pipeline_images_per_second", rate);
                                 r.put("pipeline_fraction_of_forward", rate / forward);
@@ -209,6 +225,7 @@ final class BenchCommand implements Callable<Integer> {
             Double gemm = gemmByType.get((String) r.get("dtype"));
             r.put("fraction_of_gemm", gf == null || gemm == null || gemm == 0 ? null : (Double) gf / gemm);
         }
+        ServeBench.relate(serve, results);
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("cpu", dev.visiontower.api.spi.CpuFeatures.current().toString());
         doc.put("openblas_coretype", System.getenv("OPENBLAS_CORETYPE"));
@@ -217,6 +234,9 @@ final class BenchCommand implements Callable<Integer> {
         doc.put("gemm_gflops_by_backend", gemmBy);
         doc.put("results", results);
         doc.put("unsupported", unsupported);
+        if (!serve.isEmpty()) {
+            doc.put("serve", serve);
+        }
         var out = spec.commandLine().getOut();
         if (json) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
@@ -252,6 +272,7 @@ final class BenchCommand implements Callable<Integer> {
                 "-", "-", "-", "-", "-"});
         }
         Table.print(out, rows);
+        ServeBench.print(out, serve);
         for (Map<String, Object> r : results) {
             @SuppressWarnings("unchecked")
             List<Map<String, Object>> p = (List<Map<String, Object>>) r.get("profile");
@@ -271,16 +292,5 @@ final class BenchCommand implements Callable<Integer> {
             Table.print(out, prow);
         }
         return 0;
-    }
-
-    /** The model's own preprocessing, or CLIP's at the model's size for a preset with random weights. */
-    private ImagePreprocessor preprocessor(int size) {
-        if (source.model == null) {
-            return ImageTransform.clip(size);
-        }
-        try (dev.visiontower.api.checkpoint.Checkpoint ckpt = dev.visiontower.api.checkpoint.Checkpoint.open(
-                source.model)) {
-            return Models.detect(ckpt).definition().preprocessor();
-        }
     }
 }

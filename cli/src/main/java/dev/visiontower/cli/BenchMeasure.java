@@ -130,6 +130,16 @@ final class BenchMeasure {
         return timed / ((System.nanoTime() - t0) / 1e9);
     }
 
+    /** The model's own preprocessing, or CLIP's at the model's size for a preset ({@code model} null). */
+    static ImagePreprocessor preprocessor(Path model, int size) {
+        if (model == null) {
+            return dev.visiontower.api.image.ImageTransform.clip(size);
+        }
+        try (dev.visiontower.api.checkpoint.Checkpoint ckpt = dev.visiontower.api.checkpoint.Checkpoint.open(model)) {
+            return dev.visiontower.api.Models.detect(ckpt).definition().preprocessor();
+        }
+    }
+
     static double percentile(double[] sorted, double p) {
         double pos = p * (sorted.length - 1);
         int lo = (int) Math.floor(pos);

@@ -64,6 +64,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "Require 'Authorization: Bearer KEY' with the key in this file (first line).")
     Path apiKeyFile;
 
+    @Option(names = "--gallery", paramLabel = "DIR",
+            description = "Image files the search page at / embeds when it opens (searched recursively).")
+    Path gallery;
+
     @Option(names = "--decode-threads", paramLabel = "N",
             description = "Threads decoding and preprocessing images (default: half the processors).")
     Integer decodeThreads;
@@ -105,9 +109,12 @@ final class ServeCommand implements Callable<Integer> {
         }
         EmbeddingServer server;
         try {
-            server = EmbeddingServer.start(encoder, config);
-        } catch (IOException e) {
+            server = EmbeddingServer.start(encoder, config, gallery);
+        } catch (IOException | RuntimeException e) {
             encoder.close();
+            if (e instanceof InvalidInputException i) {
+                throw i;
+            }
             throw new InvalidInputException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
         }
         CountDownLatch stopped = new CountDownLatch(1);
@@ -124,7 +131,7 @@ final class ServeCommand implements Callable<Integer> {
                 System.exit(0);
             }, "visiontower-stop").start());
         }
-        err.println("serving " + encoder.name() + " on http://" + host + ":" + server.port() + " (max batch "
+        err.println("serving " + encoder.name() + " on http://" + host + ":" + server.port() + " (search page at /; max batch "
                 + maxBatch + ", max wait " + maxWaitMs + " ms" + (key != null ? ", API key required" : "") + ")");
         err.flush();
         stopped.await();

@@ -59,11 +59,19 @@ public final class EmbeddingServer implements AutoCloseable {
     private final ExecutorService httpPool;
     private final ExecutorService decodePool;
     private final byte[] apiKey;
+    private final List<java.nio.file.Path> gallery;
+    private final java.nio.file.Path galleryDir;
     private volatile boolean stopping;
 
-    private EmbeddingServer(Encoder encoder, ServerConfig config) throws IOException {
+    /** File name endings the gallery lists. */
+    private static final List<String> IMAGE_EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp",
+            ".tif", ".tiff");
+
+    private EmbeddingServer(Encoder encoder, ServerConfig config, java.nio.file.Path galleryDir) throws IOException {
         this.encoder = encoder;
         this.config = config;
+        this.galleryDir = galleryDir;
+        this.gallery = galleryDir == null ? List.of() : listGallery(galleryDir);
         this.apiKey = config.apiKey() == null ? null : config.apiKey().getBytes(StandardCharsets.UTF_8);
         this.batcher = new Batcher(config, encoder::images, encoder::texts, metrics);
         AtomicInteger n = new AtomicInteger();
@@ -86,9 +94,30 @@ public final class EmbeddingServer implements AutoCloseable {
 
     /** Starts serving {@code encoder}; the port is bound when this returns. */
     public static EmbeddingServer start(Encoder encoder, ServerConfig config) throws IOException {
-        EmbeddingServer s = new EmbeddingServer(encoder, config);
+        return start(encoder, config, null);
+    }
+
+    /**
+     * Starts serving {@code encoder}, with the image files below {@code galleryDir} (or none when null) offered to the
+     * search page at {@code /v1/gallery}.
+     */
+    public static EmbeddingServer start(Encoder encoder, ServerConfig config, java.nio.file.Path galleryDir)
+            throws IOException {
+        EmbeddingServer s = new EmbeddingServer(encoder, config, galleryDir);
         s.http.start();
         return s;
+    }
+
+    private static List<java.nio.file.Path> listGallery(java.nio.file.Path dir) throws IOException {
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            throw new InvalidInputException(dir + ": no such gallery directory");
+        }
+        try (var walk = java.nio.file.Files.walk(dir)) {
+            return walk.filter(java.nio.file.Files::isRegularFile).filter(f -> {
+                String n = f.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+                return IMAGE_EXTENSIONS.stream().anyMatch(n::endsWith);
+            }).sorted().limit(10_000).toList();
+        }
     }
 
     /** The bound port (useful with port 0). */
@@ -100,8 +129,9 @@ public final class EmbeddingServer implements AutoCloseable {
         long t0 = System.nanoTime();
         String path = ex.getRequestURI().getPath();
         String endpoint = switch (path) {
-            case "/v1/embeddings", "/v1/classify", "/v1/models", "/health", "/ready", "/metrics" -> path;
-            default -> "other";
+            case "/v1/embeddings", "/v1/classify", "/v1/models", "/v1/gallery", "/health", "/ready", "/metrics", "/"
+                    -> path;
+            default -> path.startsWith("/gallery/") ? "/gallery" : "other";
         };
         int status;
         try {
@@ -120,6 +150,10 @@ public final class EmbeddingServer implements AutoCloseable {
     }
 
     private int route(HttpExchange ex, String path) throws IOException {
+        if (path.equals("/") || path.equals("/index.html")) {
+            // the page itself holds no data; its calls to the API carry the key the user types
+            return sendPage(ex);
+        }
         if (apiKey != null && !authorized(ex)) {
             throw new ApiError(401, "authentication_error", "missing or wrong API key (send Authorization: Bearer KEY)",
                     null, null);
@@ -141,6 +175,15 @@ public final class EmbeddingServer implements AutoCloseable {
                 }
                 return 200;
             }
+            case "/v1/gallery": {
+                ObjectNode doc = JSON.createObjectNode().put("object", "list");
+                ArrayNode data = doc.putArray("data");
+                for (int i = 0; i < gallery.size(); i++) {
+                    data.addObject().put("name", galleryDir.relativize(gallery.get(i)).toString())
+                            .put("url", "/gallery/" + i);
+                }
+                return sendJson(ex, 200, doc);
+            }
             case "/v1/models": {
                 ObjectNode doc = JSON.createObjectNode().put("object", "list");
                 doc.putArray("data").addObject().put("id", encoder.name()).put("object", "model")
@@ -154,6 +197,9 @@ public final class EmbeddingServer implements AutoCloseable {
                 requirePost(ex);
                 return sendJson(ex, 200, classify(readJson(ex)));
             default:
+                if (path.startsWith("/gallery/")) {
+                    return sendGalleryFile(ex, path.substring("/gallery/".length()));
+                }
                 throw new ApiError(404, "invalid_request_error", "no such endpoint: " + path, null, null);
         }
     }
@@ -480,6 +526,46 @@ public final class EmbeddingServer implements AutoCloseable {
             }
         }
         return doc;
+    }
+
+    private static int sendPage(HttpExchange ex) throws IOException {
+        byte[] body;
+        try (InputStream in = EmbeddingServer.class.getResourceAsStream("index.html")) {
+            if (in == null) {
+                throw new IllegalStateException("index.html is missing from the server jar");
+            }
+            body = in.readAllBytes();
+        }
+        ex.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
+        ex.sendResponseHeaders(200, body.length);
+        try (OutputStream o = ex.getResponseBody()) {
+            o.write(body);
+        }
+        return 200;
+    }
+
+    /** A gallery file by its index in the listing (never by a path from the request). */
+    private int sendGalleryFile(HttpExchange ex, String index) throws IOException {
+        int i;
+        try {
+            i = Integer.parseInt(index);
+        } catch (NumberFormatException e) {
+            i = -1;
+        }
+        if (i < 0 || i >= gallery.size()) {
+            throw new ApiError(404, "invalid_request_error", "no gallery image " + index, null, null);
+        }
+        byte[] body = java.nio.file.Files.readAllBytes(gallery.get(i));
+        String n = gallery.get(i).getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        String type = n.endsWith(".png") ? "image/png" : n.endsWith(".webp") ? "image/webp"
+                : n.endsWith(".gif") ? "image/gif" : n.endsWith(".bmp") ? "image/bmp"
+                : n.endsWith(".tif") || n.endsWith(".tiff") ? "image/tiff" : "image/jpeg";
+        ex.getResponseHeaders().set("Content-Type", type);
+        ex.sendResponseHeaders(200, body.length);
+        try (OutputStream o = ex.getResponseBody()) {
+            o.write(body);
+        }
+        return 200;
     }
 
     private static int sendJson(HttpExchange ex, int status, JsonNode doc) throws IOException {

@@ -1,0 +1,168 @@
+package dev.visiontower.cli;
+
+import dev.visiontower.api.Backend;
+import dev.visiontower.api.image.ImagePreprocessor;
+import dev.visiontower.api.nn.VisionModel;
+import dev.visiontower.server.EmbeddingServer;
+import dev.visiontower.server.Encoder;
+import dev.visiontower.server.ServerConfig;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * {@code bench --serve-clients N}: the HTTP server in the same process, on the same loaded model, driven by N
+ * concurrent clients each sending one 224 px PNG per request (throughput), then by one client alone (latency).
+ */
+final class ServeBench {
+    private ServeBench() {
+    }
+
+    /** A PNG of seeded noise, {@code size x size}. */
+    static byte[] png(int size) throws IOException {
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(size, size,
+                java.awt.image.BufferedImage.TYPE_3BYTE_BGR);
+        Random rnd = new Random(size);
+        for (int y = 0; y < size; y++) {
+            for (int x = 0; x < size; x++) {
+                img.setRGB(x, y, rnd.nextInt(1 << 24));
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(img, "png", out);
+        return out.toByteArray();
+    }
+
+    static Map<String, Object> run(Backend backend, VisionModel model, ImagePreprocessor pre, int clients,
+                                   int maxBatch, int requestsPerClient) throws Exception {
+        // the server must not close the model the benchmark still uses
+        Encoder encoder = Encoder.visionOnly(new Unclosed(model), pre, backend, "bench");
+        ServerConfig cfg = new ServerConfig("127.0.0.1", 0, maxBatch, 5, Math.max(256, 4 * clients), 20L << 20, null,
+                ServerConfig.defaults().decodeThreads(), Math.max(64, clients));
+        String body = "{\"input\": [\"data:image/png;base64," + Base64.getEncoder().encodeToString(png(224)) + "\"]}";
+        HttpClient client = HttpClient.newBuilder().executor(Executors.newFixedThreadPool(4)).build();
+        Map<String, Object> r = new LinkedHashMap<>();
+        try (EmbeddingServer server = EmbeddingServer.start(encoder, cfg)) {
+            HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
+                    + "/v1/embeddings")).POST(HttpRequest.BodyPublishers.ofString(body)).build();
+            ExecutorService pool = Executors.newFixedThreadPool(clients);
+            try {
+                // warm-up: every client once, untimed
+                drive(pool, client, request, clients, 1);
+                long t0 = System.nanoTime();
+                drive(pool, client, request, clients, requestsPerClient);
+                double secs = (System.nanoTime() - t0) / 1e9;
+                r.put("clients", clients);
+                r.put("requests", clients * requestsPerClient);
+                r.put("images_per_second", clients * requestsPerClient / secs);
+            } finally {
+                pool.shutdown();
+            }
+            double[] ms = new double[Math.max(5, requestsPerClient)];
+            for (int i = 0; i < ms.length; i++) {
+                long t = System.nanoTime();
+                check(client.send(request, HttpResponse.BodyHandlers.ofString()));
+                ms[i] = (System.nanoTime() - t) / 1e6;
+            }
+            Arrays.sort(ms);
+            r.put("single_request_p50_ms", BenchMeasure.percentile(ms, 0.5));
+        }
+        return r;
+    }
+
+    /** Adds the forward-only figures the server run compares with: the rate at its batch, the latency at 1. */
+    static void relate(Map<String, Object> serve, List<Map<String, Object>> results) {
+        if (serve.isEmpty()) {
+            return;
+        }
+        for (Map<String, Object> r : results) {
+            if (!r.get("backend").equals(serve.get("backend")) || !r.get("dtype").equals(serve.get("dtype"))) {
+                continue;
+            }
+            if (r.get("batch").equals(serve.get("max_batch"))) {
+                serve.put("fraction_of_forward_at_max_batch", (Double) serve.get("images_per_second")
+                        / (Double) r.get("images_per_second"));
+            }
+            if (r.get("batch").equals(1)) {
+                @SuppressWarnings("unchecked")
+                Map<String, Double> lat = (Map<String, Double>) r.get("latency_ms");
+                serve.put("forward_p50_ms_at_batch_1", lat.get("p50"));
+            }
+        }
+    }
+
+    static void print(java.io.PrintWriter out, Map<String, Object> serve) {
+        if (serve.isEmpty()) {
+            return;
+        }
+        out.printf(java.util.Locale.ROOT, "serve (%s %s, HTTP in process, max batch %s): %s clients x one 224 px PNG: "
+                + "%.2f images/s%s; one client alone: p50 %.1f ms%s%n", serve.get("backend"), serve.get("dtype"),
+                serve.get("max_batch"), serve.get("clients"), (Double) serve.get("images_per_second"),
+                serve.containsKey("fraction_of_forward_at_max_batch") ? String.format(java.util.Locale.ROOT,
+                        " (%.0f%% of forward only at that batch)", 100 * (Double) serve.get(
+                                "fraction_of_forward_at_max_batch")) : "",
+                (Double) serve.get("single_request_p50_ms"), serve.containsKey("forward_p50_ms_at_batch_1")
+                        ? String.format(java.util.Locale.ROOT, " (forward only at batch 1: p50 %.1f ms)",
+                                (Double) serve.get("forward_p50_ms_at_batch_1")) : "");
+    }
+
+    private static void drive(ExecutorService pool, HttpClient client, HttpRequest request, int clients, int each)
+            throws Exception {
+        List<Future<?>> done = new ArrayList<>();
+        for (int c = 0; c < clients; c++) {
+            done.add(pool.submit(() -> {
+                for (int k = 0; k < each; k++) {
+                    check(client.send(request, HttpResponse.BodyHandlers.ofString()));
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : done) {
+            f.get();
+        }
+    }
+
+    private static void check(HttpResponse<String> r) {
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("the server answered " + r.statusCode() + ": " + r.body());
+        }
+    }
+
+    /** The benchmark's model, which the server may use but not close. */
+    private record Unclosed(VisionModel model) implements VisionModel {
+        @Override
+        public dev.visiontower.api.nn.VisionOutput forward(dev.visiontower.api.Tensor pixels,
+                                                          dev.visiontower.api.nn.ForwardOptions options) {
+            return model.forward(pixels, options);
+        }
+
+        @Override
+        public int imageSize() {
+            return model.imageSize();
+        }
+
+        @Override
+        public Backend backend() {
+            return model.backend();
+        }
+
+        @Override
+        public void close() {
+            // owned by the benchmark
+        }
+    }
+}
