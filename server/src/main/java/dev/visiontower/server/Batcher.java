@@ -15,7 +15,8 @@ import java.util.function.Supplier;
 /**
  * Dynamic batching on one model thread: images and texts from concurrent requests wait in two queues; the thread takes
  * the kind whose oldest item has waited longest, lets the batch fill for at most {@code maxWait} after that item
- * arrived (or until {@code maxBatch}), runs one forward pass and hands every caller its own row. Other work for the
+ * arrived (or until {@code maxBatch}), runs one forward pass and hands every caller its own row. It waits only while
+ * some request is still being read or decoded ({@link #arriving}): a lone request runs at once. Other work for the
  * model (zero-shot classification) runs on the same thread between batches, so the backend is never used from two
  * threads at once. The queues are bounded: {@link #submitImage} and {@link #submitText} refuse when full.
  */
@@ -35,6 +36,7 @@ final class Batcher implements AutoCloseable {
     private final ArrayDeque<Item<String>> texts = new ArrayDeque<>();
     private final ArrayDeque<Runnable> jobs = new ArrayDeque<>();
     private final Thread thread;
+    private int arriving;
     private boolean closed;
 
     Batcher(ServerConfig config, Function<HostTensor, HostTensor> imageModel,
@@ -52,6 +54,20 @@ final class Batcher implements AutoCloseable {
 
     private int waiting() {
         return images.size() + texts.size() + jobs.size();
+    }
+
+    /**
+     * A request will submit items soon ({@code +1}, when it starts being read and decoded) or has submitted them or
+     * failed ({@code -1}): batches wait to fill only while some are on their way.
+     */
+    void arriving(int delta) {
+        lock.lock();
+        try {
+            arriving += delta;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Queues one preprocessed image {@code [1, 3, H, W]}; null when the queue is full. */
@@ -135,7 +151,7 @@ final class Batcher implements AutoCloseable {
                     long deadline = queue.peekFirst().enqueued() + maxWaitNanos;
                     // let the batch fill: until it is full, the wait is over, or we are closing
                     for (long left = deadline - System.nanoTime(); queue.size() < maxBatch && left > 0 && !closed
-                            && jobs.isEmpty(); left = deadline - System.nanoTime()) {
+                            && jobs.isEmpty() && arriving > 0; left = deadline - System.nanoTime()) {
                         try {
                             changed.awaitNanos(left);
                         } catch (InterruptedException e) {

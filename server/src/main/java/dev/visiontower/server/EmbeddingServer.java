@@ -81,6 +81,10 @@ public final class EmbeddingServer implements AutoCloseable {
         AtomicInteger m = new AtomicInteger();
         this.decodePool = java.util.concurrent.Executors.newFixedThreadPool(config.decodeThreads(),
                 r -> daemon(r, "visiontower-decode-" + m.incrementAndGet()));
+        // small JSON answers go out at once instead of waiting on Nagle's algorithm (read when the server starts)
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 128);
         http.setExecutor(httpPool);
         http.createContext("/", this::handle);
@@ -191,11 +195,30 @@ public final class EmbeddingServer implements AutoCloseable {
                 return sendJson(ex, 200, doc);
             }
             case "/v1/embeddings":
+            case "/v1/classify": {
                 requirePost(ex);
-                return sendJson(ex, 200, embeddings(readJson(ex)));
-            case "/v1/classify":
-                requirePost(ex);
-                return sendJson(ex, 200, classify(readJson(ex)));
+                ObjectNode answer;
+                // batches wait for this request's items until they are queued (or it fails)
+                Runnable queued = new Runnable() {
+                    private boolean done;
+
+                    @Override
+                    public void run() {
+                        if (!done) {
+                            done = true;
+                            batcher.arriving(-1);
+                        }
+                    }
+                };
+                batcher.arriving(1);
+                try {
+                    JsonNode body = readJson(ex);
+                    answer = path.equals("/v1/embeddings") ? embeddings(body, queued) : classify(body, queued);
+                } finally {
+                    queued.run();
+                }
+                return sendJson(ex, 200, answer);
+            }
             default:
                 if (path.startsWith("/gallery/")) {
                     return sendGalleryFile(ex, path.substring("/gallery/".length()));
@@ -375,7 +398,7 @@ public final class EmbeddingServer implements AutoCloseable {
         return new ApiError(429, "rate_limit_error", "the server's queue is full; retry shortly", null, null);
     }
 
-    private ObjectNode embeddings(JsonNode body) {
+    private ObjectNode embeddings(JsonNode body, Runnable queued) {
         onlyFields(body, EMBEDDING_FIELDS);
         String format = body.path("encoding_format").asText("float");
         if (!format.equals("float") && !format.equals("base64")) {
@@ -428,6 +451,7 @@ public final class EmbeddingServer implements AutoCloseable {
             }
             results.add(f);
         }
+        queued.run();
         ObjectNode doc = JSON.createObjectNode().put("object", "list");
         ArrayNode data = doc.putArray("data");
         for (int i = 0; i < results.size(); i++) {
@@ -467,7 +491,7 @@ public final class EmbeddingServer implements AutoCloseable {
         return out;
     }
 
-    private ObjectNode classify(JsonNode body) {
+    private ObjectNode classify(JsonNode body, Runnable queued) {
         onlyFields(body, CLASSIFY_FIELDS);
         if (!encoder.hasText()) {
             throw ApiError.badRequest("this model has no text tower: zero-shot classification needs one", null, null);
@@ -514,6 +538,7 @@ public final class EmbeddingServer implements AutoCloseable {
         if (f == null) {
             throw full();
         }
+        queued.run();
         List<List<DualEncoder.Label>> ranked = await(f);
         metrics.images.inc(px.size());
         ObjectNode doc = JSON.createObjectNode().put("object", "list").put("model", encoder.name())
