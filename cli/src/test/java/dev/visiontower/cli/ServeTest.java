@@ -269,4 +269,80 @@ class ServeTest {
         assertEquals(0, p.exitValue(), Files.readString(log));
         assertTrue(Files.readString(log).contains("draining"), Files.readString(log));
     }
+
+    /** Resident memory of a process, from /proc (Linux). */
+    static long rssMb(long pid) throws Exception {
+        for (String l : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+            if (l.startsWith("VmRSS:")) {
+                return Long.parseLong(l.replaceAll("\\D+", "")) / 1024;
+            }
+        }
+        throw new AssertionError("no VmRSS for " + pid);
+    }
+
+    private static String waitForUrl(Process p, Path log) throws Exception {
+        for (int i = 0; i < 900 && p.isAlive(); i++) {
+            Thread.sleep(100);
+            var url = Files.readString(log).lines().filter(l -> l.startsWith("serving ")).map(l -> l.replaceAll(
+                    ".* on (http://[^ ]+).*", "$1")).findFirst();
+            if (url.isPresent()) {
+                return url.get();
+            }
+        }
+        throw new AssertionError("the server did not start: " + Files.readString(log));
+    }
+
+    @Test
+    void residentMemoryStaysFlatOverTenThousandRequests() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self")),
+                "SKIPPED, not passed: reads resident memory from /proc (Linux)");
+        Path log = tmp.resolve("serve.log");
+        Process p = CliTest.startChild(log, List.of("serve", "--port", "0"));
+        try {
+            String url = waitForUrl(p, log);
+            String[] bodies = {"{\"input\": [\"" + dataUri(sample("07-red-triangle.png")) + "\"]}",
+                "{\"input\": [\"a red triangle\"]}"};
+            ExecutorService clients = Executors.newFixedThreadPool(8);
+            java.util.function.IntConsumer load = total -> {
+                List<Future<?>> done = new ArrayList<>();
+                for (int c = 0; c < 8; c++) {
+                    final int client = c;
+                    done.add(clients.submit(() -> {
+                        for (int k = 0; k < total / 8; k++) {
+                            HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create(url
+                                    + "/v1/embeddings")).POST(HttpRequest.BodyPublishers.ofString(
+                                    bodies[(client + k) % 2])).build(), HttpResponse.BodyHandlers.ofString());
+                            if (r.statusCode() != 200) {
+                                throw new AssertionError(r.statusCode() + ": " + r.body());
+                            }
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> f : done) {
+                    try {
+                        f.get(10, TimeUnit.MINUTES);
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                }
+            };
+            load.accept(2000); // warm-up: JIT, heap sizing, pools
+            load.accept(2000);
+            long before = rssMb(p.pid());
+            List<Long> seen = new ArrayList<>();
+            for (int k = 0; k < 5; k++) {
+                load.accept(2000);
+                seen.add(rssMb(p.pid()));
+            }
+            clients.shutdown();
+            long growth = java.util.Collections.max(seen) - before;
+            System.out.printf("serve RSS after warm-up %d MB, after each 2,000 more requests %s MB: growth %d MB%n",
+                    before, seen, growth);
+            assertTrue(growth <= 50, "resident memory grew by " + growth + " MB over 10,000 requests: " + seen);
+        } finally {
+            p.destroy();
+            p.waitFor(60, TimeUnit.SECONDS);
+        }
+    }
 }
