@@ -352,7 +352,9 @@ public final class EmbeddingServer implements AutoCloseable {
             b64 = s.substring(comma + 1);
         }
         try {
-            return Base64.getDecoder().decode(b64.replaceAll("\\s+", "")); // strict: any other character is an error
+            // strict: any character outside the alphabet is an error; line breaks (MIME style) are allowed
+            return Base64.getDecoder().decode(b64.indexOf('\n') < 0 && b64.indexOf('\r') < 0 && b64.indexOf(' ') < 0
+                    ? b64 : b64.replaceAll("\\s+", ""));
         } catch (IllegalArgumentException e) {
             throw ApiError.badRequest("item " + index + ": bad base64 (" + e.getMessage() + ")", param, index);
         }
