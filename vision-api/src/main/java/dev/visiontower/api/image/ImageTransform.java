@@ -307,12 +307,17 @@ public record ImageTransform(ResizeMode resize, int size, int width, ResampleFil
         int plane = w * h;
         float[] out = new float[3 * plane];
         byte[] px = img.rgb();
+        float[] lut = new float[256];
         for (int c = 0; c < 3; c++) {
             float m = mean[c];
             float sd = std[c];
+            // the same float arithmetic per sample, done once per 8-bit value
+            for (int v = 0; v < 256; v++) {
+                lut[v] = ((float) (v * rescaleFactor) - m) / sd;
+            }
+            int o = c * plane;
             for (int i = 0; i < plane; i++) {
-                float v = (float) ((px[i * 3 + c] & 0xFF) * rescaleFactor);
-                out[c * plane + i] = (v - m) / sd;
+                out[o + i] = lut[px[i * 3 + c] & 0xFF];
             }
         }
         return HostTensor.ofFloats(out, 1, 3, h, w);
