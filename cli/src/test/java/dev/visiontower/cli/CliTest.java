@@ -48,6 +48,11 @@ class CliTest {
      * going to {@code log}: for tests that kill or signal the process.
      */
     static Process startChild(Path log, List<String> args) throws IOException {
+        return startChild(log, List.of(), args);
+    }
+
+    /** As {@link #startChild(Path, List)}, with options for the child JVM. */
+    static Process startChild(Path log, List<String> jvmOptions, List<String> args) throws IOException {
         List<String> path = new java.util.ArrayList<>();
         for (String p : new String[] {System.getProperty("jdk.module.path"), System.getProperty("java.class.path")}) {
             if (p != null && !p.isEmpty()) {
@@ -55,7 +60,9 @@ class CliTest {
             }
         }
         List<String> cmd = new java.util.ArrayList<>(List.of(Paths.get(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-Dvisiontower.home=" + root().toAbsolutePath(), "-cp",
+                .toString()));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-Dvisiontower.home=" + root().toAbsolutePath(), "-cp",
                 String.join(java.io.File.pathSeparator, path), Main.class.getName()));
         cmd.addAll(args);
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
