@@ -5,7 +5,6 @@ import dev.visiontower.api.DualEncoder;
 import dev.visiontower.api.HostTensor;
 import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.Tensor;
-import dev.visiontower.api.Shapes;
 import dev.visiontower.api.image.PreprocessingPipeline;
 import dev.visiontower.api.nn.ForwardOptions;
 import dev.visiontower.api.nn.VisionOutput;
@@ -146,12 +145,7 @@ final class EmbedCommand implements Callable<Integer> {
                                 continue;
                             }
                             HostTensor px = item.pixels();
-                            if (!parts.isEmpty() && !java.util.Arrays.equals(px.shape(), 1, 4,
-                                    parts.get(0).shape(), 1, 4)) {
-                                throw new InvalidInputException(item.path() + ": preprocessed to "
-                                        + Shapes.format(px.shape()) + " but other images gave "
-                                        + Shapes.format(parts.get(0).shape()));
-                            }
+                            Inputs.requireSameSize(item.path(), parts.isEmpty() ? null : parts.get(0), px);
                             parts.add(px);
                             for (int t = 0; t < px.dim(0); t++) {
                                 labels.add(item.path().toString());
@@ -189,7 +183,7 @@ final class EmbedCommand implements Callable<Integer> {
     private long forward(Backend backend, DualEncoder model, ForwardOptions opts, HostTensor x, List<String> labels,
                          List<Integer> tileIndex, EmbedSink sink) {
         try (Tensor t = backend.fromHost(x); VisionOutput out = model.vision().forward(t, opts)) {
-            Path dir = common.modelDir();
+            Path dir = model.dir();
             HostTensor embeds = out.imageEmbeds() != null
                     ? Outputs.requireFinite(out.imageEmbeds().toHost(), "image_embeds", dir) : null;
             HostTensor pooled = out.poolerOutput() != null

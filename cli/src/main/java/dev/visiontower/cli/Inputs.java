@@ -5,7 +5,7 @@ import dev.visiontower.api.InvalidInputException;
 import dev.visiontower.api.Shapes;
 import dev.visiontower.api.checkpoint.Npy;
 import dev.visiontower.api.checkpoint.Safetensors;
-import dev.visiontower.api.image.ImageDecoding;
+import dev.visiontower.api.image.PreprocessingPipeline;
 import dev.visiontower.api.image.ImageLoadOptions;
 import dev.visiontower.api.image.ImagePreprocessor;
 
@@ -151,33 +151,32 @@ final class Inputs {
         return new dev.visiontower.api.text.Encoding(ids, mask);
     }
 
-    /** Decodes and preprocesses images; all must come out the same size. */
+    /**
+     * Decodes and preprocesses images (on {@link PreprocessingPipeline}'s threads); all must come out the same size.
+     * The first image that cannot be read stops it, named.
+     */
     static HostTensor preprocess(List<Path> images, ImagePreprocessor pre, ImageLoadOptions load) {
-        return preprocess(images, pre, null, load);
-    }
-
-    /** As {@link #preprocess(List, ImagePreprocessor, ImageLoadOptions)}, also recording rows (tiles) per image. */
-    static HostTensor preprocess(List<Path> images, ImagePreprocessor pre, List<Integer> rowsPerImage,
-                                 ImageLoadOptions load) {
         List<HostTensor> parts = new ArrayList<>();
-        for (Path p : images) {
-            dev.visiontower.api.image.RgbImage image = ImageDecoding.read(p, load);
-            HostTensor t;
-            try {
-                t = pre.apply(image);
-            } catch (InvalidInputException e) {
-                throw new InvalidInputException(p + ": " + e.getMessage(), e);
+        try (PreprocessingPipeline pipeline = new PreprocessingPipeline(images, pre, load,
+                PreprocessingPipeline.defaultThreads(), Math.max(1, images.size()))) {
+            while (pipeline.hasNext()) {
+                for (PreprocessingPipeline.Item item : pipeline.next()) {
+                    if (!item.ok()) {
+                        throw item.error();
+                    }
+                    requireSameSize(item.path(), parts.isEmpty() ? null : parts.get(0), item.pixels());
+                    parts.add(item.pixels());
+                }
             }
-            if (rowsPerImage != null) {
-                rowsPerImage.add((int) t.dim(0));
-            }
-            if (!parts.isEmpty() && !java.util.Arrays.equals(java.util.Arrays.copyOfRange(parts.get(0).shape(), 1, 4),
-                    java.util.Arrays.copyOfRange(t.shape(), 1, 4))) {
-                throw new InvalidInputException(p + ": preprocessed to " + Shapes.format(t.shape()) + " but earlier "
-                        + "images gave " + Shapes.format(parts.get(0).shape()));
-            }
-            parts.add(t);
         }
         return HostTensor.concat0(parts);
+    }
+
+    /** Refuses an image that preprocessed to another size than the first one of its batch. */
+    static void requireSameSize(Path image, HostTensor first, HostTensor pixels) {
+        if (first != null && !java.util.Arrays.equals(first.shape(), 1, 4, pixels.shape(), 1, 4)) {
+            throw new InvalidInputException(image + ": preprocessed to " + Shapes.format(pixels.shape())
+                    + " but earlier images gave " + Shapes.format(first.shape()));
+        }
     }
 }
