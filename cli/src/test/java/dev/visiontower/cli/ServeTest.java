@@ -104,6 +104,20 @@ class ServeTest {
         assertTrue(di <= 1e-5 && dt <= 1e-5, di + " " + dt);
         assertTrue(doc.at("/usage/prompt_tokens").asInt() > 0, r.body());
 
+        // several images in one request: the last is decoded on the request's thread, the others on the pool;
+        // each row is that image's own embedding, in order
+        Path star = sample("08-green-star.png");
+        r = post("/v1/embeddings", JSON.writeValueAsString(java.util.Map.of("input", List.of(dataUri(star), "x",
+                dataUri(img), dataUri(star)))));
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode many = JSON.readTree(r.body());
+        HttpResponse<String> one = post("/v1/embeddings", JSON.writeValueAsString(java.util.Map.of("input",
+                List.of(dataUri(star)))));
+        float[] starAlone = floats(JSON.readTree(one.body()).at("/data/0/embedding"));
+        assertTrue(maxDiff(floats(many.at("/data/0/embedding")), starAlone) <= 1e-5, r.body());
+        assertTrue(maxDiff(floats(many.at("/data/2/embedding")), Npy.read(imageOut).floats()) <= 1e-5, r.body());
+        assertTrue(maxDiff(floats(many.at("/data/3/embedding")), starAlone) <= 1e-5, r.body());
+
         // base64 floats (little-endian float32) and normalisation
         r = post("/v1/embeddings", "{\"input\": {\"text\": \"a photo of a red triangle.\"}, \"encoding_format\": "
                 + "\"base64\", \"normalize\": true}");
@@ -161,6 +175,14 @@ class ServeTest {
         HttpResponse<String> r = post("/v1/embeddings", "{\"input\": [\"ok\", \"" + png + "\", \"data:image/png;"
                 + "base64,aGVsbG8=\"]}");
         assertEquals(2, JSON.readTree(r.body()).at("/error/index").asInt(-1), "the third item is named: " + r.body());
+        // a bad image before a good one fails on the decode pool, the good last one on the request's thread
+        r = post("/v1/embeddings", "{\"input\": [\"data:image/png;base64,aGVsbG8=\", \"" + png + "\"]}");
+        assertEquals(400, r.statusCode(), r.body());
+        assertEquals(0, JSON.readTree(r.body()).at("/error/index").asInt(-1), "the first item is named: " + r.body());
+        r = post("/v1/classify", "{\"images\": [\"" + png + "\", \"data:image/png;base64,aGVsbG8=\"], "
+                + "\"labels\": [\"a\", \"b\"]}");
+        assertEquals(400, r.statusCode(), r.body());
+        assertEquals(1, JSON.readTree(r.body()).at("/error/index").asInt(-1), "the second image is named: " + r.body());
         r = post("/v1/embeddings", "{\"input\": \"" + "red ".repeat(200) + "\", \"truncate\": true}");
         assertEquals(200, r.statusCode(), r.body());
         r = post("/v1/classify", "{\"images\": [\"" + png + "\"], \"labels\": []}");

@@ -58,6 +58,7 @@ public final class EmbeddingServer implements AutoCloseable {
     private final HttpServer http;
     private final ExecutorService httpPool;
     private final ExecutorService decodePool;
+    private final java.util.concurrent.Semaphore decodeSlots;
     private final byte[] apiKey;
     private final List<java.nio.file.Path> gallery;
     private final java.nio.file.Path galleryDir;
@@ -78,6 +79,7 @@ public final class EmbeddingServer implements AutoCloseable {
         this.httpPool = new ThreadPoolExecutor(config.httpThreads(), config.httpThreads(), 60, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(4 * config.maxQueue()), r -> daemon(r, "visiontower-http-" + n.incrementAndGet()),
                 new ThreadPoolExecutor.CallerRunsPolicy()); // saturated: the accepting thread serves, pausing accepts
+        this.decodeSlots = new java.util.concurrent.Semaphore(config.decodeThreads());
         AtomicInteger m = new AtomicInteger();
         this.decodePool = java.util.concurrent.Executors.newFixedThreadPool(config.decodeThreads(),
                 r -> daemon(r, "visiontower-decode-" + m.incrementAndGet()));
@@ -360,17 +362,39 @@ public final class EmbeddingServer implements AutoCloseable {
         }
     }
 
-    /** Decodes and preprocesses on the decode pool; the image's errors name its item. */
-    private CompletableFuture<HostTensor> preprocess(String image, String param, int index) {
-        return CompletableFuture.supplyAsync(() -> {
-            byte[] bytes = imageBytes(image, param, index);
+    /**
+     * Decodes and preprocesses one image; its errors name its item. At most {@code decodeThreads} images are decoded at
+     * once (decoded images can be large). The request's last image ({@code last}) is decoded on the request's own
+     * thread when a slot is free, as that thread would only wait for it: a lone image skips two thread hand-offs.
+     */
+    private CompletableFuture<HostTensor> preprocess(String image, String param, int index, boolean last) {
+        if (last && decodeSlots.tryAcquire()) {
             try {
-                return encoder.preprocessor().apply(ImageDecoding.decode(bytes, param + "[" + index + "]",
-                        ImageLoadOptions.HUGGING_FACE));
-            } catch (InvalidInputException e) {
-                throw ApiError.badRequest(e.getMessage(), param, index);
+                return CompletableFuture.completedFuture(decode(image, param, index));
+            } catch (RuntimeException e) {
+                return CompletableFuture.failedFuture(e);
+            } finally {
+                decodeSlots.release();
+            }
+        }
+        return CompletableFuture.supplyAsync(() -> {
+            decodeSlots.acquireUninterruptibly();
+            try {
+                return decode(image, param, index);
+            } finally {
+                decodeSlots.release();
             }
         }, decodePool);
+    }
+
+    private HostTensor decode(String image, String param, int index) {
+        byte[] bytes = imageBytes(image, param, index);
+        try {
+            return encoder.preprocessor().apply(ImageDecoding.decode(bytes, param + "[" + index + "]",
+                    ImageLoadOptions.HUGGING_FACE));
+        } catch (InvalidInputException e) {
+            throw ApiError.badRequest(e.getMessage(), param, index);
+        }
     }
 
     private static <T> T await(CompletableFuture<T> f) {
@@ -416,6 +440,10 @@ public final class EmbeddingServer implements AutoCloseable {
         boolean truncate = body.path("truncate").asBoolean(false);
         List<Input> inputs = inputs(body.get("input"));
         int tokens = 0;
+        int lastImage = -1;
+        for (int i = 0; i < inputs.size(); i++) {
+            lastImage = inputs.get(i).image() != null ? i : lastImage;
+        }
         List<CompletableFuture<HostTensor>> pixels = new ArrayList<>();
         for (int i = 0; i < inputs.size(); i++) {
             Input in = inputs.get(i);
@@ -432,7 +460,7 @@ public final class EmbeddingServer implements AutoCloseable {
                 tokens += Math.min(n, tok.contextLength());
                 pixels.add(null);
             } else {
-                pixels.add(preprocess(in.image(), "input", i));
+                pixels.add(preprocess(in.image(), "input", i, i == lastImage));
             }
         }
         if (!batcher.hasRoom(inputs.size())) {
@@ -528,7 +556,7 @@ public final class EmbeddingServer implements AutoCloseable {
             if (!images.get(i).isTextual()) {
                 throw ApiError.badRequest("image " + i + " must be a data URI or base64 string", "images", i);
             }
-            pixels.add(preprocess(images.get(i).asText(), "images", i));
+            pixels.add(preprocess(images.get(i).asText(), "images", i, i == images.size() - 1));
         }
         List<HostTensor> px = new ArrayList<>();
         for (CompletableFuture<HostTensor> f : pixels) {
