@@ -189,9 +189,9 @@ final class EmbedCommand implements Callable<Integer> {
             HostTensor pooled = out.poolerOutput() != null
                     ? Outputs.requireFinite(out.poolerOutput().toHost(), "pooler_output", dir) : null;
             if (normalize && embeds != null) {
-                embeds = Outputs.l2Normalize(embeds);
+                embeds = embeds.l2NormalizeRows();
             } else if (normalize && pooled != null && sink.pooledIsTheEmbedding()) {
-                pooled = Outputs.l2Normalize(pooled);
+                pooled = pooled.l2NormalizeRows();
             }
             // the hidden states are [rows, tokens, width]: downloaded only where they are written
             sink.add(labels, tileIndex, sink.pooledIsTheEmbedding() ? null

@@ -58,7 +58,7 @@ final class EmbedTextCommand implements Callable<Integer> {
             last = Outputs.requireFinite(out.lastHiddenState().toHost(), "last_hidden_state", common.modelDir());
         }
         if (normalize) {
-            embeds = Outputs.l2Normalize(embeds);
+            embeds = embeds.l2NormalizeRows();
         }
         switch (format) {
             case SAFETENSORS: {

@@ -56,24 +56,6 @@ final class Outputs {
         return t;
     }
 
-    /** Row-wise L2 normalisation in double precision. */
-    static HostTensor l2Normalize(HostTensor t) {
-        float[] v = t.floats().clone();
-        int rows = (int) t.dim(0);
-        int cols = (int) (t.numel() / Math.max(1, rows));
-        for (int r = 0; r < rows; r++) {
-            double s = 0;
-            for (int c = 0; c < cols; c++) {
-                s += (double) v[r * cols + c] * v[r * cols + c];
-            }
-            double norm = Math.max(Math.sqrt(s), 1e-12);
-            for (int c = 0; c < cols; c++) {
-                v[r * cols + c] = (float) (v[r * cols + c] / norm);
-            }
-        }
-        return HostTensor.ofFloats(v, t.shape());
-    }
-
     /**
      * One JSON line per row: {@code {key: label, [extraKey: extra], "embedding": [...]}}; written to a temporary file
      * and renamed into place.

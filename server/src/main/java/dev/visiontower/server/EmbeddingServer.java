@@ -487,7 +487,7 @@ public final class EmbeddingServer implements AutoCloseable {
         for (int i = 0; i < results.size(); i++) {
             float[] v = await(results.get(i));
             if (normalize) {
-                v = l2Normalize(v);
+                v = HostTensor.l2Normalize(v);
             }
             ObjectNode e = data.addObject().put("object", "embedding").put("index", i);
             if (format.equals("base64")) {
@@ -506,19 +506,6 @@ public final class EmbeddingServer implements AutoCloseable {
         doc.put("model", encoder.name());
         doc.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
         return doc;
-    }
-
-    private static float[] l2Normalize(float[] v) {
-        double s = 0;
-        for (float x : v) {
-            s += (double) x * x;
-        }
-        double norm = Math.max(Math.sqrt(s), 1e-12);
-        float[] out = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            out[i] = (float) (v[i] / norm);
-        }
-        return out;
     }
 
     private ObjectNode classify(JsonNode body, Runnable queued) {

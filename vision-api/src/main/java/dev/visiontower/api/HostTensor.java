@@ -148,6 +148,38 @@ public final class HostTensor {
         }
     }
 
+    /**
+     * Each row along dimension 0 divided by its L2 norm (accumulated in double, the norm floored at 1e-12, as
+     * {@code torch.nn.functional.normalize}); a new float32 tensor of the same shape.
+     */
+    public HostTensor l2NormalizeRows() {
+        float[] v = floats().clone();
+        int rows = shape.length == 0 ? 1 : (int) shape[0];
+        int cols = (int) (numel() / Math.max(1, rows));
+        for (int r = 0; r < rows; r++) {
+            normalizeInPlace(v, r * cols, cols);
+        }
+        return ofFloats(v, shape.clone());
+    }
+
+    /** {@code v} divided by its L2 norm, as {@link #l2NormalizeRows} does per row; a new array. */
+    public static float[] l2Normalize(float[] v) {
+        float[] out = v.clone();
+        normalizeInPlace(out, 0, out.length);
+        return out;
+    }
+
+    private static void normalizeInPlace(float[] v, int from, int n) {
+        double s = 0;
+        for (int i = from; i < from + n; i++) {
+            s += (double) v[i] * v[i];
+        }
+        double norm = Math.max(Math.sqrt(s), 1e-12);
+        for (int i = from; i < from + n; i++) {
+            v[i] = (float) (v[i] / norm);
+        }
+    }
+
     /** Stacks equally shaped float tensors along a new (or the existing first) dimension 0. */
     public static HostTensor concat0(java.util.List<HostTensor> parts) {
         if (parts.isEmpty()) {
