@@ -26,7 +26,6 @@ public final class ImageEmbedder extends VisionTowerTransformer<ImageEmbedder> {
     private static final long serialVersionUID = 1L;
 
     private final Param<String> outputCol;
-    private final BooleanParam normalize;
     private final BooleanParam exifTranspose;
 
     public ImageEmbedder() {
@@ -36,20 +35,14 @@ public final class ImageEmbedder extends VisionTowerTransformer<ImageEmbedder> {
     public ImageEmbedder(String uid) {
         super(uid, "content");
         outputCol = new Param<>(this, "outputCol", "embedding column (array<float>)");
-        normalize = new BooleanParam(this, "normalize", "L2-normalise the embeddings");
         exifTranspose = new BooleanParam(this, "exifTranspose", "apply the EXIF orientation, as transformers' "
                 + "load_image (false: the stored orientation, as open_clip and timm)");
         setDefault(outputCol, "embedding");
-        setDefault(normalize, false);
         setDefault(exifTranspose, true);
     }
 
     public Param<String> outputCol() {
         return outputCol;
-    }
-
-    public BooleanParam normalize() {
-        return normalize;
     }
 
     public BooleanParam exifTranspose() {
@@ -58,11 +51,6 @@ public final class ImageEmbedder extends VisionTowerTransformer<ImageEmbedder> {
 
     public ImageEmbedder setOutputCol(String v) {
         set(outputCol, v);
-        return this;
-    }
-
-    public ImageEmbedder setNormalize(boolean v) {
-        set(normalize, v);
         return this;
     }
 
@@ -92,7 +80,7 @@ public final class ImageEmbedder extends VisionTowerTransformer<ImageEmbedder> {
         int pathIndex = Arrays.asList(in.fieldNames()).indexOf("path");
         return dataset.toDF().mapPartitions(new ImagePartitions(spec, in.fieldIndex(getInputCol()),
                 type.equals(DataTypes.BinaryType), pathIndex, batch, getDecodeThreads(),
-                (Boolean) getOrDefault(exifTranspose), true, (Boolean) getOrDefault(normalize), null, null),
+                (Boolean) getOrDefault(exifTranspose), true, getNormalize(), null, null),
                 Encoders.row(out));
     }
 

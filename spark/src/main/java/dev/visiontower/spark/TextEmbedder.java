@@ -2,7 +2,6 @@ package dev.visiontower.spark;
 
 import dev.visiontower.api.InvalidInputException;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
-import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.Identifiable;
@@ -27,7 +26,6 @@ public final class TextEmbedder extends VisionTowerTransformer<TextEmbedder> {
     private static final long serialVersionUID = 1L;
 
     private final Param<String> outputCol;
-    private final BooleanParam normalize;
 
     public TextEmbedder() {
         this(Identifiable.randomUID("visiontowerTextEmbedder"));
@@ -36,26 +34,15 @@ public final class TextEmbedder extends VisionTowerTransformer<TextEmbedder> {
     public TextEmbedder(String uid) {
         super(uid, "text");
         outputCol = new Param<>(this, "outputCol", "embedding column (array<float>)");
-        normalize = new BooleanParam(this, "normalize", "L2-normalise the embeddings");
         setDefault(outputCol, "embedding");
-        setDefault(normalize, false);
     }
 
     public Param<String> outputCol() {
         return outputCol;
     }
 
-    public BooleanParam normalize() {
-        return normalize;
-    }
-
     public TextEmbedder setOutputCol(String v) {
         set(outputCol, v);
-        return this;
-    }
-
-    public TextEmbedder setNormalize(boolean v) {
-        set(normalize, v);
         return this;
     }
 
@@ -78,7 +65,7 @@ public final class TextEmbedder extends VisionTowerTransformer<TextEmbedder> {
             throw new InvalidInputException(spec.modelPath() + ": this model has no text tower");
         }
         return dataset.toDF().mapPartitions(new Partitions(spec, dataset.schema().fieldIndex(getInputCol()), batch,
-                (Boolean) getOrDefault(normalize)), Encoders.row(out));
+                getNormalize()), Encoders.row(out));
     }
 
     public static MLReader<TextEmbedder> read() {

@@ -2,6 +2,7 @@ package dev.visiontower.spark;
 
 import dev.visiontower.api.InvalidInputException;
 import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
@@ -32,6 +33,7 @@ abstract class VisionTowerTransformer<S extends VisionTowerTransformer<S>> exten
     private final IntParam decodeThreads;
     private final Param<String> inputCol;
     private final Param<String> errorCol;
+    private final BooleanParam normalize;
 
     VisionTowerTransformer(String uid, String defaultInput) {
         this.uid = uid;
@@ -45,6 +47,7 @@ abstract class VisionTowerTransformer<S extends VisionTowerTransformer<S>> exten
         decodeThreads = new IntParam(this, "decodeThreads", "image-decoding threads per JVM (>= 1)");
         inputCol = new Param<>(this, "inputCol", "input column");
         errorCol = new Param<>(this, "errorCol", "column for the reason a row failed (null when it did not)");
+        normalize = new BooleanParam(this, "normalize", "L2-normalise the embeddings written");
         setDefault(backend, "");
         setDefault(device, "cpu");
         setDefault(dtype, "float32");
@@ -52,6 +55,7 @@ abstract class VisionTowerTransformer<S extends VisionTowerTransformer<S>> exten
         setDefault(decodeThreads, Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
         setDefault(inputCol, defaultInput);
         setDefault(errorCol, "error");
+        setDefault(normalize, false);
     }
 
     @Override
@@ -89,6 +93,19 @@ abstract class VisionTowerTransformer<S extends VisionTowerTransformer<S>> exten
 
     public Param<String> errorCol() {
         return errorCol;
+    }
+
+    public BooleanParam normalize() {
+        return normalize;
+    }
+
+    public S setNormalize(boolean v) {
+        set(normalize, v);
+        return self();
+    }
+
+    public boolean getNormalize() {
+        return (Boolean) getOrDefault(normalize);
     }
 
     @SuppressWarnings("unchecked")

@@ -34,7 +34,6 @@ public final class ZeroShotClassifier extends VisionTowerTransformer<ZeroShotCla
     private final Param<String> labelCol;
     private final Param<String> probabilityCol;
     private final Param<String> embeddingCol;
-    private final BooleanParam normalize;
     private final BooleanParam exifTranspose;
 
     public ZeroShotClassifier() {
@@ -48,13 +47,11 @@ public final class ZeroShotClassifier extends VisionTowerTransformer<ZeroShotCla
         labelCol = new Param<>(this, "labelCol", "column for the most probable label");
         probabilityCol = new Param<>(this, "probabilityCol", "column for its probability (double)");
         embeddingCol = new Param<>(this, "embeddingCol", "also write the image embedding to this column (empty: no)");
-        normalize = new BooleanParam(this, "normalize", "L2-normalise the embeddings written to embeddingCol");
         exifTranspose = new BooleanParam(this, "exifTranspose", "apply the EXIF orientation (see ImageEmbedder)");
         setDefault(template, "a photo of a {}.");
         setDefault(labelCol, "label");
         setDefault(probabilityCol, "probability");
         setDefault(embeddingCol, "");
-        setDefault(normalize, false);
         setDefault(exifTranspose, true);
     }
 
@@ -76,10 +73,6 @@ public final class ZeroShotClassifier extends VisionTowerTransformer<ZeroShotCla
 
     public Param<String> embeddingCol() {
         return embeddingCol;
-    }
-
-    public BooleanParam normalize() {
-        return normalize;
     }
 
     public BooleanParam exifTranspose() {
@@ -108,11 +101,6 @@ public final class ZeroShotClassifier extends VisionTowerTransformer<ZeroShotCla
 
     public ZeroShotClassifier setEmbeddingCol(String v) {
         set(embeddingCol, v == null ? "" : v);
-        return this;
-    }
-
-    public ZeroShotClassifier setNormalize(boolean v) {
-        set(normalize, v);
         return this;
     }
 
@@ -170,7 +158,7 @@ public final class ZeroShotClassifier extends VisionTowerTransformer<ZeroShotCla
         return dataset.toDF().mapPartitions(new ImagePartitions(spec, in.fieldIndex(getInputCol()),
                 type.equals(DataTypes.BinaryType), Arrays.asList(in.fieldNames()).indexOf("path"), batch,
                 getDecodeThreads(), (Boolean) getOrDefault(exifTranspose), withEmbedding(),
-                (Boolean) getOrDefault(normalize), names, DualEncoder.prompts(tpl, names)), Encoders.row(out));
+                getNormalize(), names, DualEncoder.prompts(tpl, names)), Encoders.row(out));
     }
 
     public static MLReader<ZeroShotClassifier> read() {
