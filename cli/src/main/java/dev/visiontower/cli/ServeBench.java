@@ -14,6 +14,10 @@ import dev.visiontower.server.ServerConfig;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
+import java.net.URL;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -80,23 +84,29 @@ final class ServeBench {
                 pool.shutdown();
             }
             // One client alone, interleaved with forward-only passes on the same pixels: pair i is one pass of
-            // the forward (upload, forward, download, as at batch 1 in bench) then one HTTP request, so drift of
-            // this shared machine between the two blocks of a before/after measurement cannot enter the difference.
+            // the forward (upload, forward, download, as at batch 1 in bench), timed on the server's own model
+            // thread (the same thread pool as the server's passes), then one HTTP request; drift of this shared
+            // machine between two blocks of a before/after measurement cannot enter the difference.
+            URL url = URI.create("http://127.0.0.1:" + server.port() + "/v1/embeddings").toURL();
+            byte[] bodyBytes = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
             HostTensor pixels = pre.apply(ImageDecoding.decode(png(224), "bench.png", ImageLoadOptions.HUGGING_FACE));
-            int n = Math.max(21, requestsPerClient);
+            int n = Math.max(41, requestsPerClient);
             double[] req = new double[n];
             double[] fwd = new double[n];
             double[] diff = new double[n];
             for (int i = -2; i < n; i++) {
-                long t = System.nanoTime();
-                try (TensorScope s = backend.newScope()) {
-                    model.forward(backend.fromHost(pixels), ForwardOptions.DEFAULT).embedding().toHost();
-                }
+                double forward = server.onModelThread(() -> {
+                    long t = System.nanoTime();
+                    try (TensorScope s = backend.newScope()) {
+                        model.forward(backend.fromHost(pixels), ForwardOptions.DEFAULT).embedding().toHost();
+                    }
+                    return (System.nanoTime() - t) / 1e6;
+                });
                 long t1 = System.nanoTime();
-                check(client.send(request, HttpResponse.BodyHandlers.ofString()));
+                postBlocking(url, bodyBytes);
                 long t2 = System.nanoTime();
                 if (i >= 0) {
-                    fwd[i] = (t1 - t) / 1e6;
+                    fwd[i] = forward;
                     req[i] = (t2 - t1) / 1e6;
                     diff[i] = req[i] - fwd[i];
                 }
@@ -161,6 +171,29 @@ final class ServeBench {
         }
         for (Future<?> f : done) {
             f.get();
+        }
+    }
+
+    /**
+     * One request the way a synchronous client sends it (HttpURLConnection: written and read on the calling thread,
+     * the connection kept alive between calls), for the single-client latency.
+     */
+    private static void postBlocking(URL url, byte[] body) throws IOException {
+        HttpURLConnection c = (HttpURLConnection) url.openConnection();
+        c.setRequestMethod("POST");
+        c.setDoOutput(true);
+        c.setFixedLengthStreamingMode(body.length);
+        c.setRequestProperty("Content-Type", "application/json");
+        try (OutputStream o = c.getOutputStream()) {
+            o.write(body);
+        }
+        int status = c.getResponseCode();
+        try (InputStream in = status == 200 ? c.getInputStream() : c.getErrorStream()) {
+            byte[] answer = in == null ? new byte[0] : in.readAllBytes();
+            if (status != 200) {
+                throw new IllegalStateException("the server answered " + status + ": "
+                        + new String(answer, java.nio.charset.StandardCharsets.UTF_8));
+            }
         }
     }
 

@@ -127,6 +127,19 @@ public final class EmbeddingServer implements AutoCloseable {
     }
 
     /** The bound port (useful with port 0). */
+    /**
+     * Runs {@code work} on the server's model thread between batches (the backend is never used from two threads at
+     * once) and returns its result: for code that shares the server's model, such as a benchmark timing forward
+     * passes under the same conditions as the server's own.
+     */
+    public <T> T onModelThread(java.util.function.Supplier<T> work) {
+        CompletableFuture<T> f = batcher.run(work);
+        if (f == null) {
+            throw full();
+        }
+        return await(f);
+    }
+
     public int port() {
         return http.getAddress().getPort();
     }
