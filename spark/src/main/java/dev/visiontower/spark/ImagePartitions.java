@@ -68,7 +68,7 @@ final class ImagePartitions implements MapPartitionsFunction<Row, Row> {
         LoadedModel model = SharedModels.get(spec);
         var pool = SharedModels.decodePool(threads);
         ImageLoadOptions load = exifTranspose ? ImageLoadOptions.HUGGING_FACE : ImageLoadOptions.STORED_ORIENTATION;
-        return new BatchedRows<List<Future<Decoded>>>(rows, batch, new BatchedRows.Stage<>() {
+        return new BatchedRows<List<Future<Decoded>>>(rows, model.batch(batch), new BatchedRows.Stage<>() {
             @Override
             public List<Future<Decoded>> prepare(List<Row> in) {
                 List<Future<Decoded>> out = new ArrayList<>(in.size());

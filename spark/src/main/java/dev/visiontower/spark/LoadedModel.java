@@ -47,6 +47,11 @@ final class LoadedModel implements AutoCloseable {
         return model;
     }
 
+    /** {@code requested} rows per pass, or the backend's preferred count when it is 0. */
+    int batch(int requested) {
+        return requested > 0 ? requested : backend.preferredBatchSize();
+    }
+
     /**
      * Embeddings of preprocessed images {@code [B, 3, H, W]}: the projected embedding where the model has one, else
      * the pooled output (what {@code embed} writes), optionally normalised; with {@code prompts}, the zero-shot

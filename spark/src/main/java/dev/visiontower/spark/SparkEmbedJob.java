@@ -62,7 +62,8 @@ public final class SparkEmbedJob implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "float32", description = "float32, bfloat16 or int8.")
     String dtype;
 
-    @Option(names = "--batch", defaultValue = "16", description = "Rows per forward pass.")
+    @Option(names = "--batch", defaultValue = "0",
+            description = "Rows per forward pass (default: the backend's preferred size, 16 on a CPU, 64 on a GPU).")
     int batch;
 
     @Option(names = "--decode-threads", paramLabel = "N", description = "Image-decoding threads per executor JVM.")

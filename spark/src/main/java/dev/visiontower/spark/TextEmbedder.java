@@ -82,7 +82,7 @@ public final class TextEmbedder extends VisionTowerTransformer<TextEmbedder> {
         @Override
         public Iterator<Row> call(Iterator<Row> rows) {
             LoadedModel model = SharedModels.get(spec);
-            return new BatchedRows<Void>(rows, batch, new BatchedRows.Stage<>() {
+            return new BatchedRows<Void>(rows, model.batch(batch), new BatchedRows.Stage<>() {
                 @Override
                 public Void prepare(List<Row> in) {
                     return null;

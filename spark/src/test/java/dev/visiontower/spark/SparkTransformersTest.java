@@ -141,8 +141,9 @@ class SparkTransformersTest {
         in.add(RowFactory.create(images.resolve("missing.png").toString()));
         StructType schema = new StructType().add("path", DataTypes.StringType);
         Dataset<Row> df = spark.createDataFrame(in, schema).repartition(2);
-        List<Row> rows = embedder().setInputCol("path").setOutputCol("vec").setErrorCol("why").transform(df)
-                .collectAsList();
+        // the default batch: the backend's preferred size
+        List<Row> rows = new ImageEmbedder().setModelPath(SparkFixtures.model().toString()).setInputCol("path")
+                .setOutputCol("vec").setErrorCol("why").transform(df).collectAsList();
         assertEquals(10, rows.size());
         Map<String, Row> m = new HashMap<>();
         for (Row r : rows) {

@@ -49,6 +49,16 @@ public interface Backend extends AutoCloseable {
         return java.util.OptionalDouble.empty();
     }
 
+    /**
+     * Rows per forward pass that bulk jobs (Spark's transformers, when not told) use: enough for the device's
+     * throughput without holding more activations than that needs. The default is 16 on a CPU, whose rate per image
+     * changes little with the batch size once the products are large (a ViT-B/16 pass already is at batch 1), and
+     * 64 on a GPU, which needs many rows to fill its multiprocessors. A backend may know better and override it.
+     */
+    default int preferredBatchSize() {
+        return device().kind() == Device.Kind.CUDA ? 64 : 16;
+    }
+
     /** The operations. */
     Ops ops();
 
