@@ -126,7 +126,6 @@ public final class EmbeddingServer implements AutoCloseable {
         }
     }
 
-    /** The bound port (useful with port 0). */
     /**
      * Runs {@code work} on the server's model thread between batches (the backend is never used from two threads at
      * once) and returns its result: for code that shares the server's model, such as a benchmark timing forward
@@ -140,6 +139,7 @@ public final class EmbeddingServer implements AutoCloseable {
         return await(f);
     }
 
+    /** The bound port (useful with port 0). */
     public int port() {
         return http.getAddress().getPort();
     }

@@ -113,9 +113,21 @@ final class ImagePartitions implements MapPartitionsFunction<Row, Row> {
         }
     }
 
+    /** The JVM's Hadoop configuration (core-site.xml and the like on the class path), made once. */
+    private static volatile Configuration hadoop;
+
+    private static Configuration hadoop() {
+        Configuration c = hadoop;
+        if (c == null) {
+            c = new Configuration();
+            hadoop = c;
+        }
+        return c;
+    }
+
     private static byte[] read(String path) throws IOException {
         org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
-        FileSystem fs = p.getFileSystem(new Configuration());
+        FileSystem fs = p.getFileSystem(hadoop());
         long n = fs.getFileStatus(p).getLen();
         if (n > MAX_BYTES) {
             throw new IOException("the file is " + n + " bytes, more than one image can be read as (2 GB)");
