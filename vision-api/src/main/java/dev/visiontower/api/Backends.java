@@ -48,7 +48,7 @@ public final class Backends {
     /** Every provider on the module or class path, probed (once per JVM), highest priority first. */
     public static List<Info> list() {
         List<Info> out = new ArrayList<>();
-        for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
+        for (BackendProvider p : Providers.load(BackendProvider.class)) {
             Availability a = PROBES.computeIfAbsent(p.name(), n -> safeProbe(p));
             out.add(new Info(p.name(), p.priority(), Set.copyOf(p.capabilities()), a, p));
         }
@@ -149,7 +149,7 @@ public final class Backends {
         Map<String, OptionSpec> declared = new LinkedHashMap<>();
         provider.options().forEach(o -> declared.put(o.name(), o));
         Set<String> others = new HashSet<>();
-        ServiceLoader.load(BackendProvider.class).forEach(p -> others.add(p.name()));
+        Providers.load(BackendProvider.class).forEach(p -> others.add(p.name()));
         others.remove(provider.name());
         Map<String, String> out = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : extra.entrySet()) {

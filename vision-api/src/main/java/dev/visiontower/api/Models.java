@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.ServiceLoader;
 
 /**
  * Finds the model family of a checkpoint through {@link ModelFamilyProvider}s and loads it. For both towers, the head
@@ -41,7 +40,7 @@ public final class Models {
     /** Every family on the module or class path. */
     public static List<ModelFamilyProvider> families() {
         List<ModelFamilyProvider> out = new ArrayList<>();
-        ServiceLoader.load(ModelFamilyProvider.class).forEach(out::add);
+        out.addAll(Providers.load(ModelFamilyProvider.class));
         return out;
     }
 
