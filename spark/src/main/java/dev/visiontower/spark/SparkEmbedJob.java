@@ -169,8 +169,9 @@ public final class SparkEmbedJob implements Callable<Integer> {
         result.write().mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).parquet(output);
         double secs = (System.nanoTime() - t0) / 1e9;
         Dataset<Row> written = spark.read().parquet(output);
-        long rows = written.count();
-        long errors = written.filter(functions.col("error").isNotNull()).count();
+        Row counts = written.agg(functions.count(functions.lit(1)), functions.count(functions.col("error"))).first();
+        long rows = counts.getLong(0);
+        long errors = counts.getLong(1); // count(column) counts its non-null values
         out.printf(Locale.ROOT, "wrote %d row(s) to %s in %.1f s (%.2f %s/s); %d with an error%n", rows, output, secs,
                 rows / secs, text ? "texts" : "images", errors);
         if (errors > 0) {
